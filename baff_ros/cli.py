@@ -1,0 +1,69 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""``baff-ros``: the command-line front end. Each sub-command lives in baff_ros.commands."""
+
+import argparse
+import importlib
+import sys
+from typing import List, Optional
+
+from baff_ros import __version__
+
+#: sub-command -> module. A module defines HELP, add_arguments(parser) and run(args) -> int.
+COMMANDS = {
+    'info': 'baff_ros.commands.info',
+    'segment': 'baff_ros.commands.segment',
+}
+
+
+class CommandError(Exception):
+    """Bad input to a command: reported as one line, exit code 2."""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The full argument parser (imports every command module)."""
+    parser = argparse.ArgumentParser(
+        prog='baff-ros',
+        description='Real-time semantic segmentation with BAFF-SkipNet, with or without ROS 2.')
+    parser.add_argument('--version', action='version', version=f'baff_ros {__version__}')
+    sub = parser.add_subparsers(dest='command', metavar='COMMAND')
+    sub.required = True
+    for name, module_name in COMMANDS.items():
+        module = importlib.import_module(module_name)
+        p = sub.add_parser(name, help=module.HELP, description=module.HELP)
+        module.add_arguments(p)
+        p.set_defaults(_run=module.run)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    """Entry point of the console script."""
+    from baff_ros.engine.backends.base import BackendError
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args._run(args) or 0)
+    except (CommandError, ValueError, BackendError, OSError) as exc:
+        # Bad input (files, images, checkpoints, parameters): one line, no traceback.
+        msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        print(f'baff-ros {args.command}: error: {msg}', file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f'baff-ros {args.command}: interrupted', file=sys.stderr)
+        return 130
+
+
+if __name__ == '__main__':
+    sys.exit(main())

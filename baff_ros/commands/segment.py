@@ -1,0 +1,96 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""``baff-ros segment``: segment image files and write labels, colour, overlay and weights."""
+
+import argparse
+from pathlib import Path
+from typing import Dict
+
+import cv2
+import numpy as np
+
+from baff_ros.commands.common import add_backend_args, add_model_args, make_segmenter, note
+
+HELP = 'segment image files; write <stem>_labels.png, _color.png, _overlay.png, _weights_<k>.png'
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the command's options."""
+    parser.add_argument('images', nargs='+', metavar='IMG', help='image files (any OpenCV format)')
+    parser.add_argument('--out', required=True, metavar='DIR', help='output directory')
+    parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity of the mask')
+    add_model_args(parser)
+    add_backend_args(parser)
+
+
+def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: np.ndarray,
+                  alpha: float) -> Dict[str, Path]:
+    """Write one image's PNGs; returns kind -> path."""
+    from baff_ros.engine.visualize import colorize, overlay, weight_to_mono8
+
+    h, w = result.labels.shape
+    color = colorize(result.labels, lut)
+    base = image_rgb if image_rgb.shape[:2] == (h, w) else cv2.resize(image_rgb, (w, h))
+    files = {
+        'labels': (out_dir / f'{stem}_labels.png', result.labels),
+        'color': (out_dir / f'{stem}_color.png', cv2.cvtColor(color, cv2.COLOR_RGB2BGR)),
+        'overlay': (out_dir / f'{stem}_overlay.png',
+                    cv2.cvtColor(overlay(base, color, alpha), cv2.COLOR_RGB2BGR)),
+        'confidence': (out_dir / f'{stem}_confidence.png', result.confidence),
+    }
+    for name, wmap in result.weights.items():
+        # Nearest keeps one value per BAFF block, aligned with the image.
+        mono = cv2.resize(weight_to_mono8(wmap), (w, h), interpolation=cv2.INTER_NEAREST)
+        files[f'weights_{name}'] = (out_dir / f'{stem}_weights_{name}.png', mono)
+    written = {}
+    for kind, (path, array) in files.items():
+        if not cv2.imwrite(str(path), array):
+            raise OSError(f'{path}: could not write')
+        written[kind] = path
+    return written
+
+
+def run(args: argparse.Namespace) -> int:
+    """Segment every image; bad images are reported and skipped, exit code 2 if any."""
+    from tqdm import tqdm
+
+    from baff_ros.engine.visualize import palette_lut
+
+    if not 0.0 <= args.alpha <= 1.0:
+        raise ValueError(f'--alpha must be in [0, 1], got {args.alpha}')
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    seg = make_segmenter(args)
+    lut = palette_lut(seg.meta.palette)
+    failed = []
+    infer_ms = []
+    for path in tqdm(args.images, unit='img', disable=len(args.images) < 4):
+        image = cv2.imread(path, cv2.IMREAD_COLOR)
+        if image is None:
+            note(f'{path}: not a readable image, skipped')
+            failed.append(path)
+            continue
+        rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        result = seg(rgb)
+        infer_ms.append(result.timings_ms['infer'])
+        written = write_outputs(out_dir, Path(path).stem, rgb, result, lut, args.alpha)
+        note(f'{path}: {image.shape[1]}x{image.shape[0]} -> '
+             + ', '.join(p.name for p in written.values()))
+    seg.close()
+    if infer_ms:
+        note(f'{len(infer_ms)} image(s), median inference {np.median(infer_ms):.1f} ms')
+    if failed:
+        note(f'{len(failed)} image(s) could not be read: {", ".join(failed)}')
+        return 2
+    return 0

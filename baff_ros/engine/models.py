@@ -1,0 +1,111 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Finding and loading models: bundled names, checkpoint paths, or an untrained config."""
+
+import os
+from pathlib import Path
+import sys
+from typing import List, Optional, Tuple
+
+from baff_ros.model.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
+from baff_ros.model.config import ModelConfig
+from baff_ros.model.skipnet import BAFFSkipNet, build_model
+
+#: The bundled checkpoint every command and the node use when no --model is given.
+DEFAULT_MODEL = 'baff_skipnet_synth'
+CHECKPOINT_SUFFIX = '.safetensors'
+
+
+def model_dirs() -> List[Path]:
+    """Where bundled models are looked for, first match wins.
+
+    ``BAFF_ROS_MODEL_PATH`` (os.pathsep-separated), the source tree's ``models/`` (pip -e,
+    a checkout), then the installed share directory (``colcon``/``pip install``).
+    """
+    dirs = [Path(p) for p in os.environ.get('BAFF_ROS_MODEL_PATH', '').split(os.pathsep) if p]
+    dirs.append(Path(__file__).resolve().parents[2] / 'models')
+    try:  # ROS 2 install space, when ament_index is importable
+        from ament_index_python.packages import get_package_share_directory
+        dirs.append(Path(get_package_share_directory('baff_ros')) / 'models')
+    except Exception:  # noqa: BLE001 - absent ament_index or package is normal off ROS
+        pass
+    dirs.append(Path(sys.prefix) / 'share' / 'baff_ros' / 'models')
+    return dirs
+
+
+def find_model(name_or_path: str) -> Path:
+    """Resolve a checkpoint path or a bundled model name to an existing file."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    if path.suffix != CHECKPOINT_SUFFIX and os.sep not in name_or_path:
+        for d in model_dirs():
+            candidate = d / f'{name_or_path}{CHECKPOINT_SUFFIX}'
+            if candidate.is_file():
+                return candidate
+    raise CheckpointError(
+        f'model {name_or_path!r} not found (not a file, and no bundled model of that name in '
+        f'{", ".join(str(d) for d in model_dirs())})')
+
+
+def parse_config_arg(text: Optional[str]) -> ModelConfig:
+    """A ModelConfig from a YAML/JSON file path or inline ``key=value,key=value`` text."""
+    if not text:
+        return ModelConfig()
+    path = Path(text)
+    if path.is_file():
+        import yaml
+        data = yaml.safe_load(path.read_text()) or {}
+        if not isinstance(data, dict):
+            raise ValueError(f'{path}: model config must be a mapping')
+        data = data.get('model', data)
+        return ModelConfig.from_dict(data)
+    data = {}
+    for item in text.split(','):
+        if '=' not in item:
+            raise ValueError(f'--config: expected a file or key=value pairs, got {item!r}')
+        key, value = (s.strip() for s in item.split('=', 1))
+        import yaml
+        data[key] = yaml.safe_load(value)
+    return ModelConfig.from_dict(data)
+
+
+def load_model(model: Optional[str] = None, config: Optional[str] = None
+               ) -> Tuple[BAFFSkipNet, CheckpointMeta, str]:
+    """Load the model a command asked for.
+
+    Args:
+        model: checkpoint path or bundled name; None means the bundled default if present.
+        config: with no checkpoint, the architecture of an untrained model (see
+            :func:`parse_config_arg`).
+
+    Returns:
+        (model in eval mode, metadata, one line saying what was loaded).
+    """
+    if model is None and config is None:
+        try:
+            model = str(find_model(DEFAULT_MODEL))
+        except CheckpointError:
+            model = None
+    if model is not None:
+        if config is not None:
+            raise ValueError('give either --model or --config, not both')
+        path = find_model(model)
+        net, meta = load_checkpoint(path)
+        return net, meta, f'model: {path}'
+    cfg = parse_config_arg(config)
+    net = build_model(cfg).eval()
+    meta = CheckpointMeta.default(cfg, provenance={'trained': False})
+    return net, meta, (f'model: UNTRAINED {cfg.fusion} model built from config ({cfg}); '
+                       'no checkpoint given or found, so its outputs are meaningless')

@@ -1,0 +1,81 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Frozen, validated model configuration."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Dict, Mapping
+
+FUSIONS = ('baff', 'add')
+WEIGHT_UPSAMPLE_MODES = ('nearest', 'bilinear')
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of a BAFF-SkipNet (or plain SkipNet) model.
+
+    Attributes:
+        num_classes: output classes (19 Cityscapes train IDs by default).
+        width_mult: MobileNetV2 width multiplier.
+        fusion: ``'baff'`` (block adaptive weights) or ``'add'`` (plain SkipNet sum).
+        block_size: side, in pixels of the fused map, of one block of the weight grid.
+            A power of two; 1 gives a per-pixel weight map.
+        fusion_channels: channels of the BAFF weight net's hidden layers.
+        weight_upsample: how the block grid is brought back to the fused map's size;
+            ``'nearest'`` keeps one weight per block (the paper's blocks).
+        in_channels: input image channels.
+    """
+
+    num_classes: int = 19
+    width_mult: float = 1.0
+    fusion: str = 'baff'
+    block_size: int = 8
+    fusion_channels: int = 8
+    weight_upsample: str = 'nearest'
+    in_channels: int = 3
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.num_classes, int) or self.num_classes < 1:
+            raise ValueError(f'num_classes must be a positive integer, got {self.num_classes!r}')
+        if not isinstance(self.width_mult, (int, float)) or not 0.1 <= self.width_mult <= 4.0:
+            raise ValueError(f'width_mult must be in [0.1, 4.0], got {self.width_mult!r}')
+        if self.fusion not in FUSIONS:
+            raise ValueError(f'fusion must be one of {FUSIONS}, got {self.fusion!r}')
+        bs = self.block_size
+        if not isinstance(bs, int) or bs < 1 or bs & (bs - 1):
+            raise ValueError(f'block_size must be a power of two >= 1, got {bs!r}')
+        if not isinstance(self.fusion_channels, int) or self.fusion_channels < 1:
+            raise ValueError(
+                f'fusion_channels must be a positive integer, got {self.fusion_channels!r}')
+        if self.weight_upsample not in WEIGHT_UPSAMPLE_MODES:
+            raise ValueError(f'weight_upsample must be one of {WEIGHT_UPSAMPLE_MODES}, '
+                             f'got {self.weight_upsample!r}')
+        if not isinstance(self.in_channels, int) or self.in_channels < 1:
+            raise ValueError(f'in_channels must be a positive integer, got {self.in_channels!r}')
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Plain-dict form, as stored in checkpoint metadata."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> 'ModelConfig':
+        """Build from a dict, rejecting unknown keys by name."""
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f'unknown model config key(s): {", ".join(unknown)}')
+        return cls(**dict(data))
+
+    def replace(self, **changes: Any) -> 'ModelConfig':
+        """Return a copy with some fields changed (validated again)."""
+        return self.from_dict({**self.to_dict(), **changes})

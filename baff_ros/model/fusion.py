@@ -1,0 +1,96 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Block Adaptive Feature Fusion (BAFF) and the plain additive fusion it replaces.
+
+At a skip connection the decoder holds a shallow map S (fine detail, small receptive field) and
+an upsampled deep map D (context, large receptive field) of the same shape. BAFF learns one weight
+per block of the spatial grid and fuses ``w * S + (1 - w) * D``.
+"""
+
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from baff_ros.model.layers import DepthwiseSeparable
+
+
+class WeightNet(nn.Module):
+    """The BAFF weight network: (S, D) -> w in [0, 1], one value per block.
+
+    stack S and D as a depth-2 volume (N, C, 2, H, W) -> compact 3D conv collapsing the depth
+    -> depthwise-separable convs, each with stride 2, down to the block grid (H/b, W/b)
+    -> 1x1 to one channel -> upsample back to (H, W) -> sigmoid.
+    """
+
+    def __init__(self, channels: int, hidden: int = 8, block_size: int = 8,
+                 upsample: str = 'nearest') -> None:
+        super().__init__()
+        self.block_size = block_size
+        self.upsample = upsample
+        # A 2x3x3 kernel sees both maps at once over a 3x3 neighbourhood: the comparison of
+        # shallow and deep evidence is what decides the weight.
+        self.conv3d = nn.Conv3d(channels, hidden, kernel_size=(2, 3, 3), padding=(0, 1, 1),
+                                bias=False)
+        self.bn3d = nn.BatchNorm3d(hidden)
+        self.act3d = nn.ReLU(inplace=True)
+        steps = int(math.log2(block_size))
+        # Always at least one depthwise-separable stage, strided or not, so block_size=1 still
+        # has spatial context beyond the 3x3 of the 3D conv.
+        self.down = nn.Sequential(*[
+            DepthwiseSeparable(hidden, hidden, stride=2) for _ in range(steps)
+        ] or [DepthwiseSeparable(hidden, hidden, stride=1)])
+        self.head = nn.Conv2d(hidden, 1, kernel_size=1)
+        # Start unbiased between shallow and deep: w = sigmoid(0) = 0.5.
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    def forward(self, shallow: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
+        h, w = shallow.shape[-2:]
+        x = torch.stack((shallow, deep), dim=2)
+        x = self.act3d(self.bn3d(self.conv3d(x))).squeeze(2)
+        x = self.head(self.down(x))
+        if self.block_size > 1:
+            if self.upsample == 'nearest':
+                # Exact blocks: grid cell (i, j) covers rows i*b..(i+1)*b-1 of the fused map;
+                # the last row/column of blocks is cropped when H or W is not a multiple of b.
+                x = F.interpolate(x, scale_factor=float(self.block_size), mode='nearest')
+                x = x[..., :h, :w]
+            else:
+                x = F.interpolate(x, size=(h, w), mode='bilinear', align_corners=False)
+        return torch.sigmoid(x)
+
+
+class BAFFusion(nn.Module):
+    """fused = w * shallow + (1 - w) * deep, with w from a :class:`WeightNet`."""
+
+    def __init__(self, channels: int, hidden: int = 8, block_size: int = 8,
+                 upsample: str = 'nearest') -> None:
+        super().__init__()
+        self.weight_net = WeightNet(channels, hidden, block_size, upsample)
+
+    def forward(self, shallow: torch.Tensor, deep: torch.Tensor):
+        """Return (fused, w); w has shape (N, 1, H, W)."""
+        w = self.weight_net(shallow, deep)
+        return w * shallow + (1.0 - w) * deep, w
+
+
+class AddFusion(nn.Module):
+    """Plain SkipNet / FCN-8s fusion: fused = shallow + deep. Has no weights."""
+
+    def forward(self, shallow: torch.Tensor, deep: torch.Tensor):
+        """Return (fused, None)."""
+        return shallow + deep, None
+

@@ -1,0 +1,64 @@
+"""baff_ros: an ament_python ROS 2 package that also installs with pip."""
+
+from glob import glob
+import os
+
+from setuptools import find_packages, setup
+
+package_name = 'baff_ros'
+
+
+def data_files():
+    """ROS 2 share layout: package index marker, package.xml, launch, config, models."""
+    files = [
+        ('share/ament_index/resource_index/packages', ['resource/' + package_name]),
+        ('share/' + package_name, ['package.xml']),
+    ]
+    for folder, patterns in (('launch', ['*.py']), ('config', ['*.yaml', '*.rviz']),
+                             ('models', ['*.safetensors', '*.md', '*.json']),
+                             ('models/samples', ['*'])):
+        found = sorted(f for p in patterns for f in glob(os.path.join(folder, p))
+                       if os.path.isfile(f))
+        if found:
+            files.append((os.path.join('share', package_name, folder), found))
+    return files
+
+
+setup(
+    name=package_name,
+    version='0.1.0',
+    packages=find_packages(exclude=['test', 'test.*']),
+    data_files=data_files(),
+    python_requires='>=3.10',
+    # torch is deliberately not pinned here: install the build you want first (see README);
+    # any torch >= 2.1 satisfies this and pip then installs nothing more.
+    install_requires=[
+        'torch>=2.1',
+        'numpy>=1.23',
+        'opencv-python-headless>=4.8',
+        'safetensors>=0.4',
+        'pyyaml>=6',
+        'tqdm>=4.60',
+        'cityscapesscripts>=2.2',
+    ],
+    extras_require={
+        'onnx': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1'],
+        'dds': ['cyclonedds>=0.10.5'],
+        'bag': ['rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5'],
+        'plot': ['matplotlib>=3.7'],
+        'all': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1', 'cyclonedds>=0.10.5',
+                'rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5', 'matplotlib>=3.7',
+                'psutil>=5.9'],
+        'dev': ['pytest>=7', 'pytest-timeout>=2', 'flake8>=6', 'pydocstyle>=6', 'psutil>=5.9'],
+    },
+    zip_safe=True,
+    maintainer='baff_ros maintainers',
+    maintainer_email='baff-ros@example.org',
+    description='Real-time semantic segmentation with BAFF-SkipNet for ROS 2',
+    license='Apache-2.0',
+    entry_points={
+        'console_scripts': [
+            'baff-ros = baff_ros.cli:main',
+        ],
+    },
+)
