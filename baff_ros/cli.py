@@ -32,7 +32,7 @@ class CommandError(Exception):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The full argument parser (imports every command module)."""
+    """Build the full argument parser (imports every command module)."""
     parser = argparse.ArgumentParser(
         prog='baff-ros',
         description='Real-time semantic segmentation with BAFF-SkipNet, with or without ROS 2.')

@@ -19,7 +19,7 @@ from typing import Optional, Tuple
 
 
 def parse_size(text: str) -> Tuple[int, int]:
-    """'HxW' -> (H, W); argparse type."""
+    """Parse 'HxW' into (H, W); an argparse type."""
     try:
         h, w = (int(v) for v in text.lower().split('x'))
     except ValueError:
@@ -72,7 +72,7 @@ def load_model_from_args(args: argparse.Namespace):
 
 def make_segmenter(args: argparse.Namespace, output_size: str = 'input',
                    with_weights: bool = True, model_meta: Optional[tuple] = None):
-    """A Segmenter from the model and inference arguments."""
+    """Create a Segmenter from the model and inference arguments."""
     from baff_ros.engine import BackendOptions, Segmenter
 
     model, meta = model_meta or load_model_from_args(args)

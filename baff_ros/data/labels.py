@@ -30,7 +30,7 @@ NUM_CLASSES = len(TRAIN_CLASSES)
 
 
 def palette_array(palette=None) -> np.ndarray:
-    """A (256, 3) uint8 lookup table: train ID -> RGB, ignore (and unused IDs) -> black."""
+    """Build a (256, 3) uint8 lookup table: train ID -> RGB, ignore (and unused IDs) -> black."""
     lut = np.zeros((256, 3), np.uint8)
     colors = palette if palette is not None else [lab.color for lab in TRAIN_CLASSES]
     lut[:len(colors)] = np.asarray(colors, np.uint8)
@@ -38,7 +38,7 @@ def palette_array(palette=None) -> np.ndarray:
 
 
 def id_to_train_id_lut() -> np.ndarray:
-    """A (256,) uint8 lookup table: Cityscapes label ID -> train ID (255 for ignored)."""
+    """Build a (256,) uint8 lookup table: Cityscapes label ID -> train ID (255 for ignored)."""
     lut = np.full(256, IGNORE_ID, np.uint8)
     for lab in CITYSCAPES_LABELS:
         if 0 <= lab.id < 256:
@@ -47,7 +47,7 @@ def id_to_train_id_lut() -> np.ndarray:
 
 
 def train_id_to_id_lut() -> np.ndarray:
-    """A (256,) uint8 lookup table: train ID -> Cityscapes label ID (255 -> 0, unlabeled)."""
+    """Build a (256,) uint8 lookup table: train ID -> Cityscapes label ID (255 -> 0, unlabeled)."""
     lut = np.zeros(256, np.uint8)
     for lab in TRAIN_CLASSES:
         lut[lab.trainId] = lab.id

@@ -60,12 +60,13 @@ def find_model(name_or_path: str) -> Path:
 
 
 def parse_config_arg(text: Optional[str]) -> ModelConfig:
-    """A ModelConfig from a YAML/JSON file path or inline ``key=value,key=value`` text."""
+    """Parse a ModelConfig from a YAML/JSON file path or inline ``key=value,...`` text."""
     if not text:
         return ModelConfig()
+    import yaml
+
     path = Path(text)
     if path.is_file():
-        import yaml
         data = yaml.safe_load(path.read_text()) or {}
         if not isinstance(data, dict):
             raise ValueError(f'{path}: model config must be a mapping')
@@ -75,8 +76,7 @@ def parse_config_arg(text: Optional[str]) -> ModelConfig:
     for item in text.split(','):
         if '=' not in item:
             raise ValueError(f'--config: expected a file or key=value pairs, got {item!r}')
-        key, value = (s.strip() for s in item.split('=', 1))
-        import yaml
+        key, value = (part.strip() for part in item.split('=', 1))
         data[key] = yaml.safe_load(value)
     return ModelConfig.from_dict(data)
 

@@ -86,7 +86,7 @@ class Segmenter:
         else:
             names = model.fusion_names
         input_size = kwargs.get('input_size') or meta.input_size
-        impl = get_backend_class(backend)(model, options, input_size=tuple(input_size))             if backend != 'torch' else get_backend_class(backend)(model, options)
+        impl = get_backend_class(backend)(model, options, input_size=tuple(input_size))
         return cls(impl, meta, names, **kwargs)
 
     def preprocess(self, image: np.ndarray, color_order: str = 'rgb') -> np.ndarray:

@@ -39,12 +39,12 @@ def overlay(image_rgb: np.ndarray, color_rgb: np.ndarray, alpha: float = 0.5) ->
 
 
 def weight_to_mono8(weight: np.ndarray) -> np.ndarray:
-    """A BAFF weight map in [0, 1] -> uint8 0..255 (255 = trust shallow detail)."""
+    """Scale a BAFF weight map in [0, 1] to uint8 0..255 (255 = trust shallow detail)."""
     return np.clip(np.rint(weight * 255.0), 0, 255).astype(np.uint8)
 
 
 def weight_heatmap(weight: np.ndarray, size=None) -> np.ndarray:
-    """A weight map as an RGB heat map (inferno), resized with nearest to keep the blocks."""
+    """Render a weight map as an RGB heat map (inferno); nearest resize keeps the blocks."""
     mono = weight_to_mono8(weight)
     if size is not None:
         mono = cv2.resize(mono, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)

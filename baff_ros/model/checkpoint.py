@@ -24,8 +24,6 @@ from pathlib import Path
 import struct
 from typing import Any, Dict, List, Optional, Tuple
 
-import torch
-
 from baff_ros.model.config import ModelConfig
 from baff_ros.model.skipnet import BAFFSkipNet, build_model
 

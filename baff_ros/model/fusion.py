@@ -93,4 +93,3 @@ class AddFusion(nn.Module):
     def forward(self, shallow: torch.Tensor, deep: torch.Tensor):
         """Return (fused, None)."""
         return shallow + deep, None
-
