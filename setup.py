@@ -59,6 +59,7 @@ setup(
     entry_points={
         'console_scripts': [
             'baff-ros = baff_ros.cli:main',
+            'segment = baff_ros.ros.rclpy_node:main',
         ],
     },
 )

@@ -24,6 +24,9 @@ from baff_ros import __version__
 COMMANDS = {
     'info': 'baff_ros.commands.info',
     'segment': 'baff_ros.commands.segment',
+    'bag': 'baff_ros.commands.bag',
+    'demo': 'baff_ros.commands.demo',
+    'node': 'baff_ros.commands.node',
 }
 
 

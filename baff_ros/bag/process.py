@@ -1,0 +1,235 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Segment every frame of a rosbag2 with the node core and write its outputs to a new bag.
+
+The live node and this tool share :class:`baff_ros.ros.pipeline.Pipeline`: the same decoding,
+the same outputs, the same headers. Only the middleware differs: here messages are rosbags
+typestore classes, published by writing them to the output bag at the input frame's log time.
+"""
+
+from dataclasses import dataclass, field
+import logging
+import time
+from typing import Any, Callable, Dict, List, Optional, Sequence
+
+import numpy as np
+
+from baff_ros.bag.reader import BagError, BagInput, ImageStream
+from baff_ros.bag.writer import BagOutput
+
+log = logging.getLogger('baff_ros.bag')
+
+
+def rosbags_message_types(typestore) -> Any:
+    """Build a pipeline message table from the typestore's classes (so they serialise)."""
+    from baff_ros.ros.messages import MessageTypes
+
+    t = typestore.types
+
+    def camera_info(**fields: Any) -> Any:
+        # rosbags serialises float64[] fields from numpy arrays only.
+        for name in ('d', 'k', 'r', 'p'):
+            fields[name] = np.asarray(fields[name], np.float64)
+        return t['sensor_msgs/msg/CameraInfo'](**fields)
+
+    return MessageTypes(
+        Time=t['builtin_interfaces/msg/Time'], Header=t['std_msgs/msg/Header'],
+        Image=t['sensor_msgs/msg/Image'], CompressedImage=t['sensor_msgs/msg/CompressedImage'],
+        CameraInfo=camera_info,
+        RegionOfInterest=t['sensor_msgs/msg/RegionOfInterest'],
+        LabelInfo=t['vision_msgs/msg/LabelInfo'], VisionClass=t['vision_msgs/msg/VisionClass'],
+        DiagnosticArray=t['diagnostic_msgs/msg/DiagnosticArray'],
+        DiagnosticStatus=t['diagnostic_msgs/msg/DiagnosticStatus'],
+        KeyValue=t['diagnostic_msgs/msg/KeyValue'],
+        byte=int,
+        # uint8[] fields are numpy arrays in rosbags: a view, no copy.
+        data=lambda b: np.frombuffer(b, np.uint8))
+
+
+def _latched_qos() -> list:
+    """Reliable + transient local, depth 1: ``ros2 bag play`` then latches label_info."""
+    from rosbags.interfaces import (Qos, QosDurability, QosHistory, QosLiveliness,
+                                    QosReliability, QosTime)
+
+    zero = QosTime(sec=0, nsec=0)
+    return [Qos(QosHistory.KEEP_LAST, 1, QosReliability.RELIABLE, QosDurability.TRANSIENT_LOCAL,
+                zero, zero, QosLiveliness.AUTOMATIC, zero, False)]
+
+
+class _TimedSegmenter:
+    """Delegates to a Segmenter and keeps each call's own timing (pre + infer + post)."""
+
+    def __init__(self, segmenter: Any) -> None:
+        self._seg = segmenter
+        self.times_ms: List[float] = []
+
+    def __call__(self, image: np.ndarray, color_order: str = 'rgb') -> Any:
+        result = self._seg(image, color_order=color_order)
+        self.times_ms.append(sum(result.timings_ms.values()))
+        return result
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._seg, name)
+
+
+class _BagSink:
+    """OutputSink that writes each published message under the stream's namespace."""
+
+    def __init__(self, out: BagOutput, base: str) -> None:
+        self.out = out
+        self.prefix = base.rstrip('/')
+        self.stamp_ns = 0
+        self.frame_outputs: Dict[str, Any] = {}
+
+    def topic(self, key: str) -> str:
+        from baff_ros.ros.pipeline import output_topic
+        return f'{self.prefix}/{output_topic(key)}'
+
+    def has_subscribers(self, key: str) -> bool:
+        return True
+
+    def publish(self, key: str, msg: Any) -> None:
+        self.out.write(self.topic(key), msg, self.stamp_ns)
+        self.frame_outputs[key] = msg
+
+
+@dataclass
+class BagReport:
+    """What a bag run did.
+
+    Attributes:
+        output: the output bag.
+        frames: frames segmented.
+        errors: frames that could not be decoded or segmented (logged, skipped).
+        first_error: the first such error's message.
+        seconds: wall time of the whole run (read, segment, encode, write).
+        segment_ms: per frame, the Segmenter's own time (pre + infer + post).
+        topics: output topic -> messages written.
+    """
+
+    output: Any
+    frames: int = 0
+    errors: int = 0
+    first_error: str = ''
+    seconds: float = 0.0
+    segment_ms: List[float] = field(default_factory=list)
+    topics: Dict[str, int] = field(default_factory=dict)
+
+    @property
+    def fps(self) -> float:
+        """Frames per second of the whole run."""
+        return self.frames / self.seconds if self.seconds > 0 else 0.0
+
+    @property
+    def segmenter_fps(self) -> float:
+        """Frames per second the Segmenter alone would sustain (median time)."""
+        return 1e3 / float(np.median(self.segment_ms)) if self.segment_ms else 0.0
+
+
+FrameCallback = Callable[[ImageStream, Any, Dict[str, Any]], None]
+
+
+def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mcap',
+                typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
+                segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
+                progress: bool = True) -> BagReport:
+    """Segment the image topic(s) of ``src`` and write ``dst``.
+
+    Args:
+        src: input bag.
+        dst: output bag directory (written atomically).
+        params: :class:`baff_ros.ros.params.NodeParams` (model, backend, outputs, sizes).
+        topics: image topics; empty = the bag's only image topic.
+        storage: output storage, ``mcap`` or ``sqlite3``.
+        typestore: definitions for bags that carry none (``humble``, ``jazzy``, ``latest``).
+        copy_inputs: also copy every input topic into the output bag.
+        overwrite: replace an existing output bag.
+        segmenter: an existing Segmenter (else created from ``params``).
+        on_frame: called after each frame with (stream, input message, key -> output message).
+        progress: show a progress bar.
+
+    Raises:
+        BagError: unreadable bag, unknown topic, or no frame could be segmented.
+    """
+    from tqdm import tqdm
+
+    from baff_ros.ros.image_codec import ImageCodecError
+    from baff_ros.ros.pipeline import LABEL_INFO, make_segmenter, Pipeline
+
+    t_start = time.perf_counter()
+    with BagInput(src, topics, typestore) as bag:
+        streams = {s.topic: s for s in bag.streams}
+        info_topics = {s.camera_info: s.topic for s in bag.streams if s.camera_info}
+        out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite)
+        report = BagReport(output=out.path)
+        owned = False
+        try:
+            seg = _TimedSegmenter(segmenter or make_segmenter(params, log.info))
+            owned = segmenter is None
+            types = rosbags_message_types(bag.typestore)
+            pipes: Dict[str, Pipeline] = {}
+            sinks: Dict[str, _BagSink] = {}
+            for topic, stream in streams.items():
+                sinks[topic] = _BagSink(out, stream.base)
+                pipes[topic] = Pipeline(params, sinks[topic], types, segmenter=seg, logger=log)
+                pipes[topic].load()
+            bar = tqdm(total=bag.frame_count, unit='frame', disable=not progress)
+            latched = set()
+            for conn, stamp_ns, raw in bag.messages():
+                if copy_inputs:
+                    out.write_raw(conn.topic, conn.msgtype, stamp_ns, raw, like=conn)
+                if conn.topic in info_topics:
+                    pipes[info_topics[conn.topic]].set_camera_info(
+                        bag.deserialize(raw, conn.msgtype))
+                    continue
+                stream = streams.get(conn.topic)
+                if stream is None:
+                    continue
+                msg = bag.deserialize(raw, conn.msgtype)
+                sink, pipe = sinks[conn.topic], pipes[conn.topic]
+                sink.stamp_ns = stamp_ns
+                sink.frame_outputs = {}
+                if conn.topic not in latched:
+                    info = pipe.label_info()
+                    info.header = types.header(msg.header)
+                    out.write(sink.topic(LABEL_INFO), info, stamp_ns, qos=_latched_qos())
+                    latched.add(conn.topic)
+                try:
+                    pipe.process(msg)
+                except (ImageCodecError, ValueError) as exc:
+                    report.errors += 1
+                    report.first_error = report.first_error or f'{conn.topic}: {exc}'
+                    if report.errors <= 5:
+                        log.warning('frame at %d ns on %s skipped: %s', stamp_ns, conn.topic, exc)
+                else:
+                    report.frames += 1
+                    if on_frame is not None:
+                        on_frame(stream, msg, sink.frame_outputs)
+                bar.update(1)
+            bar.close()
+            if report.frames == 0:
+                raise BagError(f'{src}: no frame could be segmented'
+                               + (f' (first error: {report.first_error})'
+                                  if report.first_error else ''))
+            report.topics = dict(out.counts)
+            report.segment_ms = seg.times_ms
+        except BaseException:
+            out.abort()
+            raise
+        finally:
+            if owned:
+                seg.close()
+        out.commit()
+    report.seconds = time.perf_counter() - t_start
+    return report

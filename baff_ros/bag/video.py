@@ -1,0 +1,83 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Overlay + BAFF weight-map montages, as video frames and still images."""
+
+from pathlib import Path
+from typing import Dict, Optional
+
+import cv2
+import numpy as np
+
+
+def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarray:
+    """Overlay on top, the weight maps as heat maps side by side below (RGB uint8).
+
+    Args:
+        overlay_rgb: (H, W, 3) overlay image.
+        weights: fusion name -> (h, w) uint8 (w x 255) or float32 in [0, 1] map.
+    """
+    from baff_ros.engine.visualize import weight_heatmap
+
+    h, w = overlay_rgb.shape[:2]
+    if not weights:
+        return overlay_rgb
+    n = len(weights)
+    tile_w = w // n
+    tile_h = max(1, h * tile_w // w)
+    tiles = []
+    for name, wmap in sorted(weights.items(), key=lambda kv: -int(kv[0])):
+        wf = wmap.astype(np.float32) / 255.0 if wmap.dtype == np.uint8 else wmap
+        tile = weight_heatmap(wf, (tile_h, tile_w))
+        cv2.putText(tile, f'BAFF w 1/{name}', (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+        tiles.append(tile)
+    row = np.concatenate(tiles, axis=1)
+    if row.shape[1] < w:
+        row = np.pad(row, ((0, 0), (0, w - row.shape[1]), (0, 0)))
+    return np.concatenate([overlay_rgb, row], axis=0)
+
+
+class MontageVideo:
+    """Writes montages to an MP4 (OpenCV's mp4v codec), opened on the first frame."""
+
+    def __init__(self, path, fps: float = 10.0) -> None:
+        self.path = Path(path)
+        self.fps = fps
+        self._writer: Optional[cv2.VideoWriter] = None
+        self.frames = 0
+
+    def add(self, frame_rgb: np.ndarray) -> None:
+        """Append one RGB frame (all frames must share the first one's size)."""
+        h, w = frame_rgb.shape[:2]
+        if self._writer is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*'mp4v'),
+                                           self.fps, (w, h))
+            if not self._writer.isOpened():
+                raise OSError(f'{self.path}: cannot open a video writer (mp4v)')
+        self._writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
+        self.frames += 1
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._writer is not None:
+            self._writer.release()
+            self._writer = None
+
+
+def outputs_to_arrays(outputs: Dict[str, object]) -> Dict[str, np.ndarray]:
+    """Decode the Image messages among a frame's outputs to arrays (views of their data)."""
+    from baff_ros.ros.image_codec import image_to_array
+
+    return {k: image_to_array(m) for k, m in outputs.items() if hasattr(m, 'encoding')}

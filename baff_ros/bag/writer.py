@@ -1,0 +1,144 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Writing rosbag2 files atomically: the output appears under its name only when complete."""
+
+import os
+from pathlib import Path
+import shutil
+from typing import Dict, Optional
+
+STORAGES = ('mcap', 'sqlite3')
+
+# vision_msgs is not in rosbags' built-in stores; these are its definitions (vision_msgs 4.x,
+# Humble and later), registered so LabelInfo can be written and decoded.
+VISION_MSGS_DEFS = {
+    'vision_msgs/msg/VisionClass': 'uint16 class_id\nstring class_name\n',
+    'vision_msgs/msg/LabelInfo': ('std_msgs/Header header\n'
+                                  'vision_msgs/VisionClass[] class_map\n'
+                                  'float32 threshold\n'),
+}
+
+
+def register_vision_msgs(typestore) -> None:
+    """Add vision_msgs VisionClass and LabelInfo to a rosbags typestore (idempotent)."""
+    from rosbags.typesys import get_types_from_msg
+
+    types = {}
+    for name, text in VISION_MSGS_DEFS.items():
+        if name not in typestore.types:
+            types.update(get_types_from_msg(text, name))
+    if types:
+        typestore.register(types)
+
+
+class BagOutput:
+    """A rosbag2 writer that works in ``.OUT.partial/OUT`` and renames to ``OUT`` on success.
+
+    A crash or an exception leaves no ``OUT`` (only the hidden ``.partial`` directory, removed on
+    the next run), so a bag that exists is a complete bag. The bag is written under its final
+    name inside the temporary directory, so its file names match after the move.
+
+    Args:
+        path: output bag directory; must not exist unless ``overwrite``.
+        typestore: rosbags typestore used to serialise new messages.
+        storage: ``mcap`` (default) or ``sqlite3``.
+        overwrite: replace an existing output.
+    """
+
+    def __init__(self, path, typestore, storage: str = 'mcap', overwrite: bool = False) -> None:
+        from rosbags.rosbag2 import StoragePlugin, Writer
+
+        if storage not in STORAGES:
+            raise ValueError(f'storage must be one of {STORAGES}, got {storage!r}')
+        self.path = Path(path)
+        if self.path.exists() and not overwrite:
+            raise ValueError(f'{self.path}: output exists (use --overwrite)')
+        self.partial = self.path.with_name(f'.{self.path.name}.partial')
+        if self.partial.exists():
+            shutil.rmtree(self.partial)
+        self.partial.mkdir(parents=True)
+        self.typestore = typestore
+        register_vision_msgs(typestore)
+        plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
+        self.writer = Writer(self.partial / self.path.name, version=Writer.VERSION_LATEST,
+                             storage_plugin=plugin)
+        self.writer.open()
+        self.overwrite = overwrite
+        self._connections: Dict[str, object] = {}
+        self.counts: Dict[str, int] = {}
+
+    def connection(self, topic: str, msgtype: str, like=None, qos: Optional[list] = None):
+        """Return the connection for ``topic``, created on first use.
+
+        Args:
+            like: an input connection to copy (definition, serialisation, QoS) verbatim.
+            qos: offered QoS profiles (rosbags Qos objects) for a new topic.
+        """
+        conn = self._connections.get(topic)
+        if conn is None:
+            msgdef = getattr(getattr(like, 'msgdef', None), 'data', None) or None
+            if like is not None and msgdef and like.digest:
+                conn = self.writer.add_connection(
+                    topic, like.msgtype, msgdef=msgdef, rihs01=like.digest,
+                    serialization_format=like.ext.serialization_format,
+                    offered_qos_profiles=like.ext.offered_qos_profiles)
+            elif like is not None:
+                # Older bags carry no definitions: generate them from the typestore.
+                conn = self.writer.add_connection(
+                    topic, like.msgtype, typestore=self.typestore,
+                    serialization_format=like.ext.serialization_format,
+                    offered_qos_profiles=like.ext.offered_qos_profiles)
+            else:
+                conn = self.writer.add_connection(topic, msgtype, typestore=self.typestore,
+                                                  offered_qos_profiles=qos or [])
+            self._connections[topic] = conn
+            self.counts[topic] = 0
+        return conn
+
+    def write_raw(self, topic: str, msgtype: str, stamp_ns: int, raw: bytes, like=None) -> None:
+        """Write already-serialised CDR bytes."""
+        self.writer.write(self.connection(topic, msgtype, like), stamp_ns, raw)
+        self.counts[topic] += 1
+
+    def write(self, topic: str, msg, stamp_ns: int, qos: Optional[list] = None) -> None:
+        """Serialise a typestore message and write it."""
+        conn = self.connection(topic, msg.__msgtype__, qos=qos)
+        self.writer.write(conn, stamp_ns, self.typestore.serialize_cdr(msg, msg.__msgtype__))
+        self.counts[topic] += 1
+
+    def commit(self) -> Path:
+        """Finish the bag and move it to its final name."""
+        self.writer.close()
+        if self.path.exists():
+            shutil.rmtree(self.path) if self.path.is_dir() else os.remove(self.path)
+        os.replace(self.partial / self.path.name, self.path)
+        shutil.rmtree(self.partial, ignore_errors=True)
+        return self.path
+
+    def abort(self) -> None:
+        """Drop everything written so far."""
+        try:
+            self.writer.close()
+        except Exception:  # noqa: BLE001 - already failing; the directory goes anyway
+            pass
+        shutil.rmtree(self.partial, ignore_errors=True)
+
+    def __enter__(self) -> 'BagOutput':
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is None:
+            self.commit()
+        else:
+            self.abort()

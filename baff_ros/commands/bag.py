@@ -1,0 +1,124 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""``baff-ros bag``: segment a recorded rosbag2 offline into a new bag (no ROS graph needed)."""
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+from baff_ros.commands.common import add_backend_args, add_model_args, note
+
+HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
+        'a new bag')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the command's options."""
+    parser.add_argument('input', metavar='IN', help='input bag (directory or .mcap/.db3 file)')
+    parser.add_argument('output', metavar='OUT', help='output bag directory (written atomically)')
+    parser.add_argument('--topic', action='append', default=[], metavar='TOPIC',
+                        help='image topic to segment (repeatable; default: the only one)')
+    parser.add_argument('--params', metavar='FILE',
+                        help='node parameter file (config/segment.yaml format)')
+    parser.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
+                        help='node parameter override (repeatable), e.g. -p overlay_alpha:=0.3')
+    parser.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap',
+                        help='output storage (default: %(default)s)')
+    parser.add_argument('--typestore', choices=('humble', 'jazzy', 'latest'), default='humble',
+                        help='message definitions for bags that carry none (default: humble)')
+    parser.add_argument('--no-copy', action='store_true',
+                        help='do not copy the input topics into the output bag')
+    parser.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
+    parser.add_argument('--video', metavar='FILE.mp4',
+                        help='also write an overlay + BAFF weight-map montage video')
+    parser.add_argument('--quiet', action='store_true', help='no progress bar')
+    add_model_args(parser)
+    add_backend_args(parser)
+
+
+def node_params(args: argparse.Namespace, **fixed: Any):
+    """Build the node parameters from --params, model/backend options and -p (in order)."""
+    import yaml
+
+    from baff_ros.ros.params import load_params_file, NodeParams
+
+    values: Dict[str, Any] = dict(load_params_file(args.params)) if args.params else {}
+    if args.model:
+        values['model'] = args.model
+    if args.config:
+        values['model_config'] = args.config
+    for name in ('backend', 'device', 'precision', 'threads'):
+        default = {'backend': 'torch', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}[name]
+        if getattr(args, name) != default or name not in values:
+            values[name] = getattr(args, name)
+    if args.size:
+        values['input_size'] = list(args.size)
+    for item in args.param:
+        if ':=' not in item:
+            raise ValueError(f'-p expects NAME:=VALUE, got {item!r}')
+        name, value = item.split(':=', 1)
+        values[name.strip()] = yaml.safe_load(value)
+    values.update(fixed)
+    return NodeParams.from_dict(values)
+
+
+def make_video_callback(path: Optional[str]):
+    """(on_frame callback, video) writing a montage per frame, or (None, None)."""
+    if not path:
+        return None, None
+    from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays
+
+    video = MontageVideo(path)
+
+    def on_frame(stream, msg, outputs) -> None:
+        arrays = outputs_to_arrays(outputs)
+        if 'overlay' not in arrays:
+            return
+        weights = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}
+        video.add(montage(arrays['overlay'], weights))
+    return on_frame, video
+
+
+def run(args: argparse.Namespace) -> int:
+    """Process the bag and print throughput."""
+    from baff_ros.bag.process import process_bag
+
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    params = node_params(args)
+    on_frame, video = make_video_callback(args.video)
+    try:
+        report = process_bag(args.input, args.output, params, topics=args.topic,
+                             storage=args.storage, typestore=args.typestore,
+                             copy_inputs=not args.no_copy, overwrite=args.overwrite,
+                             on_frame=on_frame, progress=not args.quiet)
+    finally:
+        if video is not None:
+            video.close()
+    print_report(report)
+    if video is not None:
+        note(f'video: {Path(args.video)} ({video.frames} frames)')
+    return 0
+
+
+def print_report(report) -> None:
+    """Topics written and throughput, to stderr."""
+    note(f'wrote {report.output}:')
+    for topic, count in sorted(report.topics.items()):
+        note(f'  {topic}: {count}')
+    if report.errors:
+        note(f'{report.errors} frame(s) skipped; first: {report.first_error}')
+    note(f'{report.frames} frames in {report.seconds:.1f} s: {report.fps:.2f} frames/s end to '
+         f'end; the Segmenter alone: {report.segmenter_fps:.2f} frames/s '
+         f'(ratio {report.fps / report.segmenter_fps if report.segmenter_fps else 0:.2f})')

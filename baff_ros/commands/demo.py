@@ -1,0 +1,120 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""``baff-ros demo``: the main job on bundled defaults: segment the sample drive bag."""
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Dict, List
+
+import cv2
+
+from baff_ros.commands.bag import make_video_callback, node_params, print_report
+from baff_ros.commands.common import add_backend_args, add_model_args, note
+
+HELP = ('segment the bundled sample drive (rosbag2) with the bundled model; write the output '
+        'bag, overlay PNGs, a weight-map montage and a video to ./baff_demo/')
+
+#: Name of the bundled sample bag (a directory under models/samples/).
+SAMPLE_BAG = 'street_drive'
+
+
+def find_sample_bag() -> Path:
+    """Locate the bundled sample bag's directory (source tree or installed share)."""
+    from baff_ros.engine.models import model_dirs
+
+    for d in model_dirs():
+        candidate = d / 'samples' / SAMPLE_BAG
+        if (candidate / 'metadata.yaml').is_file():
+            return candidate
+    raise FileNotFoundError(f'bundled sample bag {SAMPLE_BAG!r} not found under '
+                            f'{", ".join(str(d / "samples") for d in model_dirs())}')
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Register the command's options."""
+    parser.add_argument('--out', default='baff_demo', metavar='DIR',
+                        help='output directory (default: %(default)s)')
+    parser.add_argument('--bag', metavar='PATH', help='another input bag instead of the sample')
+    parser.add_argument('--topic', action='append', default=[], metavar='TOPIC',
+                        help='image topic (default: the only one)')
+    parser.add_argument('--stills', type=int, default=3,
+                        help='how many frames to save as PNG (default: %(default)s)')
+    add_model_args(parser)
+    add_backend_args(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Process the bag, save stills and a montage, print what was written and how to view it."""
+    from baff_ros.bag.process import process_bag
+    from baff_ros.bag.video import montage, outputs_to_arrays
+
+    logging.basicConfig(level=logging.INFO, format='%(message)s')
+    out_dir = Path(args.out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    src = Path(args.bag) if args.bag else find_sample_bag()
+    note(f'input bag: {src}')
+    args.params, args.param = None, []
+    params = node_params(args)
+    video_path = out_dir / 'montage.mp4'
+    on_video, video = make_video_callback(str(video_path))
+    written: List[Path] = []
+    frame_index = {'n': 0}
+    # Which frames become PNG stills: spread over the drive, decided once the count is known.
+    stills: Dict[str, set] = {}
+
+    def on_frame(stream, msg, outputs) -> None:
+        on_video(stream, msg, outputs)
+        i = frame_index['n']
+        frame_index['n'] += 1
+        if not stills:
+            n = max(1, stream.count)
+            k = max(1, min(args.stills, n))
+            stills['at'] = {round(j * (n - 1) / max(1, k - 1)) for j in range(k)}
+        if i not in stills['at']:
+            return
+        arrays = outputs_to_arrays(outputs)
+        weights = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}
+        for name, image in (('overlay', arrays.get('overlay')), ('color', arrays.get('color')),
+                            ('montage', montage(arrays['overlay'], weights)
+                             if 'overlay' in arrays else None)):
+            if image is None:
+                continue
+            path = out_dir / f'frame{i:04d}_{name}.png'
+            cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+            written.append(path)
+        if 'labels' in arrays:
+            path = out_dir / f'frame{i:04d}_labels.png'
+            cv2.imwrite(str(path), arrays['labels'])
+            written.append(path)
+
+    bag_out = out_dir / f'{src.name}_segmented'
+    try:
+        report = process_bag(src, bag_out, params, topics=args.topic, overwrite=True,
+                             on_frame=on_frame)
+    finally:
+        video.close()
+    print_report(report)
+    print(f'\nwrote to {out_dir}/:')
+    print(f'  {bag_out.name}/  output rosbag2 (mcap): input topics + segmentation outputs')
+    print(f'  {video_path.name}  overlay + BAFF weight-map montage video ({video.frames} frames)')
+    for path in written:
+        print(f'  {path.name}')
+    print('\nto view it:')
+    print(f'  ROS 2:    ros2 bag play {bag_out}  and  rviz2 -d '
+          '$(ros2 pkg prefix baff_ros)/share/baff_ros/config/segment.rviz')
+    print(f'  Foxglove: open {next(bag_out.glob("*.mcap"), bag_out)} (Image panels on '
+          '*/segmentation/overlay and */segmentation/weights/*)')
+    print(f'  files:    any image viewer on {out_dir}/frame*_montage.png')
+    return 0

@@ -1,0 +1,346 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The node's parameters: one schema for rclpy, the DDS node, the YAML file and the launch file.
+
+Each :class:`ParamSpec` carries what a ``ParameterDescriptor`` needs (type, range, choices,
+description, read-only); :class:`NodeParams` is the validated, frozen set the pipeline uses.
+``read_only`` parameters are fixed once the node is configured (model, backend, QoS ...);
+the others can be changed at runtime and are validated by the same code in both adapters.
+"""
+
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
+
+#: The node's default name; the YAML file's top-level key.
+NODE_NAME = 'baff_segmentation'
+
+PARAM_TYPES = ('string', 'integer', 'double', 'bool', 'integer_array')
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter's declaration.
+
+    Attributes:
+        name: parameter name.
+        type: one of :data:`PARAM_TYPES`.
+        default: default value.
+        description: one line for ``ros2 param describe`` and the docs.
+        choices: allowed values of a string parameter (empty: any).
+        range: inclusive (low, high) for numbers and every element of an integer array.
+        read_only: fixed after configuration (rclpy: ``ParameterDescriptor.read_only``).
+    """
+
+    name: str
+    type: str
+    default: Any
+    description: str
+    choices: Tuple[str, ...] = ()
+    range: Optional[Tuple[float, float]] = None
+    read_only: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise ValueError(f'{self.name}: type must be one of {PARAM_TYPES}, got {self.type!r}')
+        self.validate(self.default)
+
+    def validate(self, value: Any) -> Any:
+        """Return ``value`` coerced to the parameter's type; ValueError naming the problem."""
+        name, t = self.name, self.type
+        if t == 'bool':
+            if not isinstance(value, bool):
+                raise ValueError(f'parameter {name}: expected a bool, got {value!r}')
+            return value
+        if t == 'string':
+            if not isinstance(value, str):
+                raise ValueError(f'parameter {name}: expected a string, got {value!r}')
+            if self.choices and value not in self.choices:
+                raise ValueError(f'parameter {name}: must be one of {", ".join(self.choices)}, '
+                                 f'got {value!r}')
+            return value
+        if t == 'integer_array':
+            if not isinstance(value, (list, tuple)) or not all(
+                    isinstance(v, int) and not isinstance(v, bool) for v in value):
+                raise ValueError(f'parameter {name}: expected a list of integers, got {value!r}')
+            for v in value:
+                self._check_range(v)
+            return tuple(value)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or (
+                t == 'integer' and not isinstance(value, int)):
+            kind = 'an integer' if t == 'integer' else 'a number'
+            raise ValueError(f'parameter {name}: expected {kind}, got {value!r}')
+        value = int(value) if t == 'integer' else float(value)
+        self._check_range(value)
+        return value
+
+    def _check_range(self, value: float) -> None:
+        if self.range is not None and not self.range[0] <= value <= self.range[1]:
+            raise ValueError(f'parameter {self.name}: {value!r} is outside '
+                             f'[{self.range[0]}, {self.range[1]}]')
+
+
+#: Outputs that have a publish_<name> toggle (topic segmentation/<name>; weights: one per fusion).
+OUTPUTS = ('labels', 'confidence', 'color', 'overlay', 'weights', 'camera_info')
+_RO = {'read_only': True}
+
+SCHEMA: Tuple[ParamSpec, ...] = (
+    ParamSpec('model', 'string', '', 'checkpoint path or bundled model name; empty: the bundled '
+              'default (an untrained model from model_config if none is installed)', **_RO),
+    ParamSpec('model_config', 'string', '', 'without a checkpoint: architecture of an untrained '
+              'model as key=value pairs (e.g. width_mult=0.35); for tests and demos only', **_RO),
+    ParamSpec('backend', 'string', 'torch', 'inference runtime: auto, torch, onnxruntime, '
+              'tensorrt (those installed)', **_RO),
+    ParamSpec('device', 'string', 'cpu', 'cpu, cuda or cuda:N', **_RO),
+    ParamSpec('precision', 'string', 'fp32', 'numeric precision',
+              choices=('fp32', 'fp16', 'int8'), **_RO),
+    ParamSpec('threads', 'integer', 0, 'CPU inference threads, 0 = runtime default',
+              range=(0, 256), **_RO),
+    ParamSpec('input_size', 'integer_array', [0, 0], 'network input [height, width], multiples '
+              "of 32; [0, 0] = the checkpoint's", range=(0, 8192), **_RO),
+    ParamSpec('output_size', 'string', 'input', 'size of labels/confidence/colour: the input '
+              "image's or the network's", choices=('input', 'network'), **_RO),
+    ParamSpec('input_transport', 'string', 'raw', "subscribe to 'image' (raw) or "
+              "'image/compressed' (jpeg/png)", choices=('raw', 'compressed'), **_RO),
+    ParamSpec('publish_labels', 'bool', True, 'publish segmentation/labels (mono8 train IDs)'),
+    ParamSpec('publish_confidence', 'bool', True, 'publish segmentation/confidence (mono8)'),
+    ParamSpec('publish_color', 'bool', True, 'publish segmentation/color (rgb8 palette)'),
+    ParamSpec('publish_overlay', 'bool', True, 'publish segmentation/overlay (rgb8 blend)'),
+    ParamSpec('publish_weights', 'bool', True, 'publish segmentation/weights/<fusion> '
+              '(BAFF fusion weights)'),
+    ParamSpec('publish_camera_info', 'bool', True, 'publish segmentation/camera_info scaled to '
+              'the labels image (needs camera_info input)'),
+    ParamSpec('weights_encoding', 'string', 'mono8', 'weight maps as mono8 (w*255) or 32FC1',
+              choices=('mono8', '32FC1')),
+    ParamSpec('weights_size', 'string', 'output', "weight maps at the labels image's size "
+              "(nearest, blocks kept) or their native block grid", choices=('output', 'native')),
+    ParamSpec('overlay_alpha', 'double', 0.5, 'opacity of the colour mask in the overlay',
+              range=(0.0, 1.0)),
+    ParamSpec('frame_skip', 'integer', 0, 'process one frame, then ignore this many',
+              range=(0, 1000)),
+    ParamSpec('image_qos_reliability', 'string', 'best_effort', 'input image reliability '
+              '(REP-2003 sensor data: best_effort)', choices=('best_effort', 'reliable'), **_RO),
+    ParamSpec('image_qos_depth', 'integer', 1, 'input image history depth (keep last)',
+              range=(1, 100), **_RO),
+    ParamSpec('output_qos_reliability', 'string', 'reliable', 'output image reliability',
+              choices=('best_effort', 'reliable'), **_RO),
+    ParamSpec('output_qos_depth', 'integer', 1, 'output history depth (keep last)',
+              range=(1, 100), **_RO),
+    ParamSpec('diagnostics_period', 'double', 1.0, 'seconds between /diagnostics messages',
+              range=(0.1, 60.0), **_RO),
+    ParamSpec('autostart', 'bool', True, 'rclpy lifecycle node: configure and activate itself '
+              'on start (false: wait for a lifecycle manager)', **_RO),
+)
+SPECS: Dict[str, ParamSpec] = {s.name: s for s in SCHEMA}
+#: Parameters that may change while the node runs.
+RUNTIME_PARAMS = tuple(s.name for s in SCHEMA if not s.read_only)
+
+
+@dataclass(frozen=True)
+class NodeParams:
+    """Validated node parameters (field names and defaults are :data:`SCHEMA`'s)."""
+
+    model: str = SPECS['model'].default
+    model_config: str = SPECS['model_config'].default
+    backend: str = SPECS['backend'].default
+    device: str = SPECS['device'].default
+    precision: str = SPECS['precision'].default
+    threads: int = SPECS['threads'].default
+    input_size: Tuple[int, ...] = tuple(SPECS['input_size'].default)
+    output_size: str = SPECS['output_size'].default
+    input_transport: str = SPECS['input_transport'].default
+    publish_labels: bool = SPECS['publish_labels'].default
+    publish_confidence: bool = SPECS['publish_confidence'].default
+    publish_color: bool = SPECS['publish_color'].default
+    publish_overlay: bool = SPECS['publish_overlay'].default
+    publish_weights: bool = SPECS['publish_weights'].default
+    publish_camera_info: bool = SPECS['publish_camera_info'].default
+    weights_encoding: str = SPECS['weights_encoding'].default
+    weights_size: str = SPECS['weights_size'].default
+    overlay_alpha: float = SPECS['overlay_alpha'].default
+    frame_skip: int = SPECS['frame_skip'].default
+    image_qos_reliability: str = SPECS['image_qos_reliability'].default
+    image_qos_depth: int = SPECS['image_qos_depth'].default
+    output_qos_reliability: str = SPECS['output_qos_reliability'].default
+    output_qos_depth: int = SPECS['output_qos_depth'].default
+    diagnostics_period: float = SPECS['diagnostics_period'].default
+    autostart: bool = SPECS['autostart'].default
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            # frozen: write the coerced value (e.g. 1 -> 1.0, list -> tuple) through object.
+            object.__setattr__(self, f.name, SPECS[f.name].validate(getattr(self, f.name)))
+        size = self.input_size
+        if len(size) != 2 or (any(size) and (min(size) < 32 or size[0] % 32 or size[1] % 32)):
+            raise ValueError(f'parameter input_size: expected [height, width], multiples of 32 '
+                             f'(or [0, 0] for the checkpoint\'s), got {list(size)}')
+        dev = self.device
+        if not (dev in ('cpu', 'cuda') or (dev.startswith('cuda:') and dev[5:].isdigit())):
+            raise ValueError(f"parameter device: expected 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
+
+    @classmethod
+    def from_dict(cls, values: Mapping[str, Any]) -> 'NodeParams':
+        """Validate a name -> value mapping; unknown names are an error (typos fail loudly)."""
+        unknown = sorted(set(values) - set(SPECS))
+        if unknown:
+            raise ValueError(f'unknown parameter(s) {", ".join(unknown)}; known: '
+                             f'{", ".join(SPECS)}')
+        return cls(**dict(values))
+
+    def as_dict(self) -> Dict[str, Any]:
+        """Return name -> value, arrays as lists (what ROS parameters and YAML hold)."""
+        return {f.name: list(v) if isinstance(v := getattr(self, f.name), tuple) else v
+                for f in fields(self)}
+
+    def with_changes(self, changes: Mapping[str, Any], runtime: bool = True) -> 'NodeParams':
+        """Return a copy with ``changes`` applied; at runtime read-only parameters are refused."""
+        if runtime:
+            fixed = sorted(n for n in changes if n in SPECS and SPECS[n].read_only
+                           and changes[n] != getattr(self, n))
+            if fixed:
+                raise ValueError(f'parameter(s) {", ".join(fixed)} are read-only while the node '
+                                 'is configured')
+        unknown = sorted(set(changes) - set(SPECS))
+        if unknown:
+            raise ValueError(f'unknown parameter(s) {", ".join(unknown)}')
+        return replace(self, **dict(changes))
+
+    @property
+    def network_size(self) -> Optional[Tuple[int, int]]:
+        """The requested network input size, None for the checkpoint's."""
+        return tuple(self.input_size) if any(self.input_size) else None  # type: ignore
+
+
+def node_section(data: Any, node_name: str = NODE_NAME, path: str = 'parameters') -> Dict:
+    """Return the ``ros__parameters`` of ``node_name`` in a parsed ROS 2 parameter file.
+
+    Accepts the node name with or without namespace (``/ns/name``) and the ``/**`` wildcard,
+    merged in that order (the specific entry wins), as ``rcl`` does.
+    """
+    if not isinstance(data, dict):
+        raise ValueError(f'{path}: expected a mapping of node names at the top level')
+    merged: Dict[str, Any] = {}
+    found = False
+    for key in ('/**', '**'):
+        if key in data:
+            merged.update(_ros_parameters(data[key], path, key))
+            found = True
+    for key, value in data.items():
+        if key in ('/**', '**'):
+            continue
+        if key == node_name or str(key).rstrip('/').endswith('/' + node_name):
+            merged.update(_ros_parameters(value, path, key))
+            found = True
+    if not found:
+        raise ValueError(f'{path}: no section for node {node_name!r} (expected '
+                         f'"{node_name}: ros__parameters:")')
+    return merged
+
+
+def _ros_parameters(section: Any, path: str, key: str) -> Dict[str, Any]:
+    if not isinstance(section, dict) or not isinstance(section.get('ros__parameters'), dict):
+        raise ValueError(f'{path}: {key}: expected a "ros__parameters:" mapping')
+    return dict(section['ros__parameters'])
+
+
+def load_params_file(path: str, node_name: str = NODE_NAME) -> Dict[str, Any]:
+    """Read a ROS 2 YAML parameter file and return this node's name -> value mapping."""
+    import yaml
+
+    text = Path(path).read_text()
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ValueError(f'{path}: not valid YAML ({str(exc).splitlines()[0]})') from None
+    return node_section(data, node_name, str(path))
+
+
+@dataclass(frozen=True)
+class RosArgs:
+    """What ``--ros-args`` on a command line asked for.
+
+    Attributes:
+        params: ``-p name:=value`` overrides (values parsed as YAML, as rcl does).
+        params_files: ``--params-file FILE`` paths, in order.
+        remaps: ``-r from:=to`` topic remappings.
+        namespace: from ``-r __ns:=/ns`` (default ``/``).
+        node_name: from ``-r __node:=name``.
+        log_level: from ``--log-level LEVEL``.
+    """
+
+    params: Dict[str, Any]
+    params_files: Tuple[str, ...]
+    remaps: Dict[str, str]
+    namespace: str = '/'
+    node_name: str = NODE_NAME
+    log_level: str = 'info'
+
+
+def parse_ros_args(argv: Sequence[str]) -> RosArgs:
+    """Parse the ROS 2 command-line arguments the node understands (after ``--ros-args``)."""
+    import yaml
+
+    params: Dict[str, Any] = {}
+    files: List[str] = []
+    remaps: Dict[str, str] = {}
+    namespace, node_name, log_level = '/', NODE_NAME, 'info'
+    args = list(argv)
+    if args and args[0] == '--ros-args':
+        args = args[1:]
+    i = 0
+    while i < len(args):
+        flag = args[i]
+        if flag == '--ros-args' or flag == '--':
+            i += 1
+            continue
+        if flag not in ('-p', '--param', '-r', '--remap', '--params-file', '--log-level'):
+            raise ValueError(f'--ros-args: unsupported argument {flag!r}')
+        if i + 1 >= len(args):
+            raise ValueError(f'--ros-args: {flag} needs a value')
+        value = args[i + 1]
+        i += 2
+        if flag == '--params-file':
+            files.append(value)
+            continue
+        if flag == '--log-level':
+            log_level = value.split(':=')[-1].lower()
+            continue
+        if ':=' not in value:
+            raise ValueError(f'--ros-args: expected name:=value after {flag}, got {value!r}')
+        name, text = value.split(':=', 1)
+        if flag in ('-p', '--param'):
+            params[name] = yaml.safe_load(text) if text else ''
+        elif name == '__ns':
+            namespace = '/' + text.strip('/')
+        elif name == '__node' or name == '__name':
+            node_name = text
+        else:
+            remaps[name] = text
+    return RosArgs(params, tuple(files), remaps, namespace, node_name, log_level)
+
+
+def resolve_name(name: str, namespace: str = '/', remaps: Optional[Mapping[str, str]] = None
+                 ) -> str:
+    """Fully qualified ROS name of a topic, after ``-r`` remapping (``image`` -> ``/ns/image``)."""
+    def qualify(n: str) -> str:
+        if n.startswith('/'):
+            return '/' + n.strip('/')
+        ns = namespace.strip('/')
+        return '/' + (f'{ns}/' if ns else '') + n.strip('/')
+
+    full = qualify(name)
+    for src, dst in (remaps or {}).items():
+        if qualify(src) == full:
+            return qualify(dst)
+    return full

@@ -1,0 +1,439 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The node core, without any middleware: frames in, segmentation messages out.
+
+Both adapters (``rclpy_node`` and ``dds``) are thin: they turn subscriptions into
+:meth:`Pipeline.submit` / :meth:`Pipeline.set_camera_info` calls and implement
+:class:`OutputSink` (subscriber counts and publishing). Everything else - scheduling,
+decoding, which outputs to compute, headers, CameraInfo scaling, LabelInfo, diagnostics -
+lives here once.
+
+Scheduling is latest-frame-only: one worker thread runs inference; a frame arriving while it
+is busy waits in a single slot, and a newer frame replaces it (counted as dropped). There is
+never a queue, so latency stays bounded by one inference however fast the camera is.
+"""
+
+from collections import deque
+import logging
+import threading
+import time
+from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Tuple
+
+import cv2
+import numpy as np
+
+from baff_ros.ros import messages
+from baff_ros.ros.image_codec import (array_to_image, compressed_to_rgb, ImageCodecError,
+                                      image_to_rgb, scale_camera_info)
+from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.params import NodeParams, OUTPUTS
+
+#: Topic of each output key, relative to the node's namespace (weights: ``weights/<fusion>``).
+TOPIC_PREFIX = 'segmentation/'
+LABEL_INFO = 'label_info'
+DIAGNOSTICS = 'diagnostics'
+#: Label value of pixels with no class (Cityscapes ignore / unknown).
+UNKNOWN_LABEL = 255
+#: Seconds of history behind the input / processed rates.
+RATE_WINDOW_S = 5.0
+
+
+def output_topic(key: str) -> str:
+    """Relative topic of an output key: ``'color'`` -> ``'segmentation/color'``."""
+    if key == DIAGNOSTICS:
+        return '/diagnostics'
+    return TOPIC_PREFIX + key
+
+
+class OutputSink(Protocol):
+    """What a middleware adapter provides to the pipeline."""
+
+    def has_subscribers(self, key: str) -> bool:
+        """Whether anyone listens to output ``key`` (computing it otherwise is wasted)."""
+
+    def publish(self, key: str, msg: Any) -> None:
+        """Publish ``msg`` (built from the adapter's MessageTypes) on output ``key``."""
+
+
+class _Rate:
+    """Events per second over a sliding window (monotonic clock)."""
+
+    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.times: Deque[float] = deque(maxlen=1000)
+
+    def tick(self, now: float) -> None:
+        self.times.append(now)
+
+    def hz(self, now: float) -> float:
+        while self.times and now - self.times[0] > self.window_s:
+            self.times.popleft()
+        if len(self.times) < 2:
+            return 0.0
+        span = max(now - self.times[0], self.times[-1] - self.times[0])
+        return (len(self.times) - 1) / span if span > 0 else 0.0
+
+
+class Stats:
+    """Diagnostics counters and timings; updated by the callbacks and the worker thread."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.received = 0
+        self.processed = 0
+        self.dropped = 0
+        self.skipped = 0
+        self.decode_errors = 0
+        self.errors = 0
+        self.last_error = ''
+        self.input_rate = _Rate()
+        self.output_rate = _Rate()
+        self.infer_ms: Deque[float] = deque(maxlen=100)
+        self.process_ms: Deque[float] = deque(maxlen=100)
+        self.node_latency_ms: Deque[float] = deque(maxlen=100)
+        self.stamp_latency_ms: Deque[float] = deque(maxlen=100)
+
+    def snapshot(self) -> Dict[str, Any]:
+        """Return a consistent copy of the counters plus rates and median/p99 timings."""
+        now = time.monotonic()
+        with self.lock:
+            snap: Dict[str, Any] = {
+                'frames_received': self.received, 'frames_processed': self.processed,
+                'frames_dropped': self.dropped, 'frames_skipped': self.skipped,
+                'decode_errors': self.decode_errors, 'errors': self.errors,
+                'last_error': self.last_error,
+                'input_hz': self.input_rate.hz(now), 'processed_hz': self.output_rate.hz(now),
+            }
+            series = {'infer_ms': self.infer_ms, 'process_ms': self.process_ms,
+                      'node_latency_ms': self.node_latency_ms,
+                      'stamp_latency_ms': self.stamp_latency_ms}
+            for name, values in series.items():
+                arr = np.asarray(values, np.float64)
+                snap[name] = float(np.median(arr)) if arr.size else 0.0
+                snap[name.replace('_ms', '_p99_ms')] = (float(np.percentile(arr, 99))
+                                                        if arr.size else 0.0)
+        return snap
+
+
+def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = None):
+    """Load the model and create the Segmenter the parameters ask for."""
+    from baff_ros.engine import BackendOptions, Segmenter
+    from baff_ros.engine.models import load_model
+
+    model, meta, what = load_model(params.model or None, params.model_config or None)
+    if log:
+        log(what)
+    options = BackendOptions(device=params.device, precision=params.precision,
+                             threads=params.threads, with_weights=True)
+    return Segmenter.from_model(model, meta, backend=params.backend, options=options,
+                                input_size=params.network_size, output_size=params.output_size)
+
+
+class Pipeline:
+    """The segmentation node's logic, shared by the rclpy and the DDS adapters.
+
+    Args:
+        params: validated parameters.
+        sink: the adapter's publishing side.
+        types: the adapter's message classes.
+        segmenter: an existing Segmenter (tests); default: created by :meth:`load`.
+        logger: where warnings go (anything with info/warning/error methods).
+        name: node name, for diagnostics.
+    """
+
+    def __init__(self, params: NodeParams, sink: OutputSink, types: MessageTypes = PLAIN,
+                 segmenter: Any = None, logger: Any = None, name: str = 'baff_segmentation'
+                 ) -> None:
+        self.params = params
+        self.sink = sink
+        self.types = types
+        self.segmenter = segmenter
+        # Only a Segmenter this pipeline created is closed by it; a given one is the caller's.
+        self._owns_segmenter = segmenter is None
+        self.log = logger or logging.getLogger('baff_ros.node')
+        self.name = name
+        self.stats = Stats()
+        self._lut: Optional[np.ndarray] = None
+        self._camera_info: Any = None
+        self._cond = threading.Condition()
+        self._pending: Optional[Tuple[Any, float]] = None
+        self._busy = False
+        self._running = False
+        self._skip_left = 0
+        self._thread: Optional[threading.Thread] = None
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Create the Segmenter (unless one was given) and the palette table."""
+        from baff_ros.engine.visualize import palette_lut
+
+        if self.segmenter is None:
+            self.segmenter = make_segmenter(self.params, self.log.info)
+            self._owns_segmenter = True
+        self._lut = palette_lut(self.segmenter.meta.palette)
+
+    @property
+    def fusion_names(self) -> Tuple[str, ...]:
+        """Fusion points of the loaded model (one weights topic each)."""
+        return tuple(self.segmenter.fusion_names) if self.segmenter is not None else ()
+
+    def output_keys(self) -> List[str]:
+        """Every image/camera_info output key of the loaded model."""
+        keys = [k for k in OUTPUTS if k != 'weights']
+        return keys + [f'weights/{n}' for n in self.fusion_names]
+
+    def start(self) -> None:
+        """Load if needed and start the worker thread."""
+        if self.segmenter is None or self._lut is None:
+            self.load()
+        with self._cond:
+            if self._running:
+                return
+            self._running = True
+        self._thread = threading.Thread(target=self._worker, name='baff_segmentation',
+                                        daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the worker (after the frame in progress); pending frames are discarded."""
+        with self._cond:
+            self._running = False
+            self._pending = None
+            self._cond.notify_all()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        """Stop and free the model and backend (if this pipeline created them)."""
+        self.stop()
+        if self.segmenter is not None and self._owns_segmenter:
+            self.segmenter.close()
+            self.segmenter = None
+        self._lut = None
+
+    # -- input -----------------------------------------------------------------------------
+
+    def submit(self, msg: Any) -> None:
+        """Offer a frame (Image or CompressedImage); never blocks, never queues."""
+        now = time.monotonic()
+        with self.stats.lock:
+            self.stats.received += 1
+            self.stats.input_rate.tick(now)
+            if self._skip_left > 0:
+                self._skip_left -= 1
+                self.stats.skipped += 1
+                return
+            self._skip_left = self.params.frame_skip
+        with self._cond:
+            if self._pending is not None:
+                with self.stats.lock:
+                    self.stats.dropped += 1
+            self._pending = (msg, now)
+            self._cond.notify()
+
+    def set_camera_info(self, msg: Any) -> None:
+        """Remember the latest CameraInfo; a scaled copy goes out with every result."""
+        self._camera_info = msg
+
+    def wait_idle(self, timeout: float = 10.0) -> bool:
+        """Wait until no frame is pending or in progress (tests); False on timeout."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._pending is not None or self._busy:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def _worker(self) -> None:
+        while True:
+            with self._cond:
+                while self._running and self._pending is None:
+                    self._cond.wait()
+                if not self._running:
+                    return
+                msg, received = self._pending
+                self._pending = None
+                self._busy = True
+            try:
+                self.process(msg, received)
+            except ImageCodecError as exc:
+                self._error(exc, decode=True)
+            except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the node
+                self._error(exc, decode=False)
+            finally:
+                with self._cond:
+                    self._busy = False
+                    self._cond.notify_all()
+
+    def _error(self, exc: Exception, decode: bool) -> None:
+        with self.stats.lock:
+            if decode:
+                self.stats.decode_errors += 1
+            else:
+                self.stats.errors += 1
+            self.stats.last_error = f'{type(exc).__name__}: {exc}'
+            count = self.stats.decode_errors + self.stats.errors
+        # Log the first few and then every 100th: a broken camera must not flood the log.
+        if count <= 5 or count % 100 == 0:
+            what = 'malformed frame skipped' if decode else 'frame failed'
+            self.log.warning(f'{what} ({count} so far): {exc}')
+
+    # -- processing ------------------------------------------------------------------------
+
+    def wants(self, key: str) -> bool:
+        """Whether output ``key`` is enabled and has subscribers."""
+        kind = key.split('/')[0]
+        if not getattr(self.params, f'publish_{kind}'):
+            return False
+        if kind == 'camera_info' and self._camera_info is None:
+            return False
+        return self.sink.has_subscribers(key)
+
+    def decode(self, msg: Any) -> Tuple[np.ndarray, str]:
+        """Decode an incoming Image or CompressedImage to (HxWx3 uint8, color order)."""
+        if hasattr(msg, 'format') and not hasattr(msg, 'encoding'):
+            return compressed_to_rgb(msg)
+        return image_to_rgb(msg)
+
+    def process(self, msg: Any, received: Optional[float] = None) -> Dict[str, Any]:
+        """Segment one frame and publish every wanted output; returns key -> message.
+
+        Raises:
+            ImageCodecError: the frame is malformed (nothing is published).
+        """
+        t0 = time.monotonic()
+        received = t0 if received is None else received
+        seg, types = self.segmenter, self.types
+        wanted = [k for k in self.output_keys() if self.wants(k)]
+        image, order = self.decode(msg)
+        if not wanted:
+            # Nobody listens: decoding still validates (and counts) the frame, inference is
+            # skipped entirely - the cheapest way to idle.
+            self._count(t0, received, msg, None)
+            return {}
+        result = seg(image, color_order=order)
+        header = types.header(msg.header)
+        out_h, out_w = result.labels.shape
+        out: Dict[str, Any] = {}
+        color = None
+        for key in wanted:
+            if key == 'labels':
+                out[key] = array_to_image(result.labels, 'mono8', header, types)
+            elif key == 'confidence':
+                out[key] = array_to_image(result.confidence, 'mono8', header, types)
+            elif key in ('color', 'overlay'):
+                if color is None:
+                    from baff_ros.engine.visualize import colorize
+                    color = colorize(result.labels, self._lut)
+                if key == 'color':
+                    out[key] = array_to_image(color, 'rgb8', header, types)
+                else:
+                    out[key] = array_to_image(self._overlay(image, order, color), 'rgb8',
+                                              header, types)
+            elif key == 'camera_info':
+                out[key] = scale_camera_info(self._camera_info, image.shape[:2], (out_h, out_w),
+                                             header, types)
+            elif key.startswith('weights/'):
+                out[key] = self._weights_msg(result.weights[key[8:]], (out_h, out_w), header)
+        for key, m in out.items():
+            self.sink.publish(key, m)
+        self._count(t0, received, msg, result)
+        return out
+
+    def _overlay(self, image: np.ndarray, order: str, color: np.ndarray) -> np.ndarray:
+        from baff_ros.engine.visualize import overlay
+
+        h, w = color.shape[:2]
+        if image.shape[:2] != (h, w):
+            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+        if order == 'bgr':
+            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+        return overlay(image, color, self.params.overlay_alpha)
+
+    def _weights_msg(self, weight: np.ndarray, out_hw: Tuple[int, int], header: Any) -> Any:
+        from baff_ros.engine.visualize import weight_to_mono8
+
+        if self.params.weights_encoding == 'mono8':
+            array, encoding = weight_to_mono8(weight), 'mono8'
+        else:
+            array, encoding = np.ascontiguousarray(weight, np.float32), '32FC1'
+        if self.params.weights_size == 'output' and array.shape != tuple(out_hw):
+            # Nearest keeps one value per BAFF block, aligned with the labels image.
+            array = cv2.resize(array, (out_hw[1], out_hw[0]), interpolation=cv2.INTER_NEAREST)
+        return array_to_image(array, encoding, header, self.types)
+
+    def _count(self, t0: float, received: float, msg: Any, result: Any) -> None:
+        now = time.monotonic()
+        stamp = msg.header.stamp
+        stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
+        with self.stats.lock:
+            self.stats.processed += 1
+            self.stats.output_rate.tick(now)
+            self.stats.process_ms.append((now - t0) * 1e3)
+            self.stats.node_latency_ms.append((now - received) * 1e3)
+            if result is not None:
+                self.stats.infer_ms.append(result.timings_ms.get('infer', 0.0))
+            if stamp_s > 0:
+                # Meaningful when the camera stamps with this machine's clock (not sim time).
+                self.stats.stamp_latency_ms.append((time.time() - stamp_s) * 1e3)
+
+    # -- parameters and metadata -----------------------------------------------------------
+
+    def update_params(self, changes: Dict[str, Any]) -> NodeParams:
+        """Apply runtime-tunable parameter changes; ValueError (nothing changed) if invalid."""
+        self.params = self.params.with_changes(changes, runtime=True)
+        return self.params
+
+    def label_info(self) -> Any:
+        """vision_msgs/LabelInfo: train ID -> class name, 255 = unknown."""
+        t = self.types
+        names = list(self.segmenter.meta.class_names) if self.segmenter is not None else []
+        classes = [t.VisionClass(class_id=i, class_name=str(n)) for i, n in enumerate(names)]
+        classes.append(t.VisionClass(class_id=UNKNOWN_LABEL, class_name='unknown'))
+        now = time.time()
+        header = t.Header(stamp=t.Time(sec=int(now), nanosec=int((now % 1) * 1e9)),
+                          frame_id='')
+        # threshold: no confidence threshold is applied to the labels (argmax everywhere).
+        return t.LabelInfo(header=header, class_map=classes, threshold=0.0)
+
+    def diagnostics(self, hardware_id: str = '') -> Any:
+        """diagnostic_msgs/DiagnosticArray with one status for this node."""
+        t = self.types
+        snap = self.stats.snapshot()
+        level, message = messages.OK, 'segmenting'
+        if self.segmenter is None:
+            level, message = messages.STALE, 'inactive (no model loaded)'
+        elif snap['frames_received'] == 0:
+            level, message = messages.WARN, 'no input frames yet'
+        elif snap['input_hz'] == 0.0:
+            level, message = messages.WARN, 'no recent input frames'
+        elif snap['decode_errors'] or snap['errors']:
+            level, message = messages.WARN, f'segmenting; last error: {snap["last_error"]}'
+        values = {k: (f'{v:.2f}' if isinstance(v, float) else str(v)) for k, v in snap.items()}
+        if self.segmenter is not None:
+            h, w = self.segmenter.input_size
+            values['network_size'] = f'{h}x{w}'
+            values['backend'] = getattr(self.segmenter.backend, 'description', '')
+        now = time.time()
+        header = t.Header(stamp=t.Time(sec=int(now), nanosec=int((now % 1) * 1e9)),
+                          frame_id='')
+        status = t.DiagnosticStatus(
+            level=t.byte(level), name=f'{self.name}: segmentation', message=message,
+            hardware_id=hardware_id or self.params.device,
+            values=[t.KeyValue(key=k, value=v) for k, v in values.items()])
+        return t.DiagnosticArray(header=header, status=[status])

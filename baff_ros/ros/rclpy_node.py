@@ -1,0 +1,236 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The segmentation node as an rclpy lifecycle node (``ros2 run baff_ros segment``).
+
+A thin adapter around :class:`baff_ros.ros.pipeline.Pipeline`:
+configure declares nothing new but reads the parameters and creates the publishers,
+activate loads the model and subscribes, deactivate frees the model, cleanup destroys the
+publishers. With ``autostart: true`` the node walks itself to active on start, otherwise a
+lifecycle manager (or ``ros2 lifecycle set``) drives it.
+"""
+
+import sys
+from typing import Any, Dict, List, Optional
+
+from builtin_interfaces.msg import Time
+from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
+                                ParameterType, SetParametersResult)
+import rclpy
+from rclpy.executors import ExternalShutdownException
+from rclpy.lifecycle import Node as LifecycleNode
+from rclpy.lifecycle import State, TransitionCallbackReturn
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rclpy.qos_overriding_options import QoSOverridingOptions
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
+from std_msgs.msg import Header
+from vision_msgs.msg import LabelInfo, VisionClass
+
+from baff_ros.ros.messages import MessageTypes
+from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA
+from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline
+
+RCLPY_TYPES = MessageTypes(
+    Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
+    CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
+    VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
+    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue,
+    byte=lambda v: bytes([v]), data=bytes)
+
+_PARAM_TYPES = {'string': ParameterType.PARAMETER_STRING,
+                'integer': ParameterType.PARAMETER_INTEGER,
+                'double': ParameterType.PARAMETER_DOUBLE,
+                'bool': ParameterType.PARAMETER_BOOL,
+                'integer_array': ParameterType.PARAMETER_INTEGER_ARRAY}
+
+
+def descriptor(spec: ParamSpec) -> ParameterDescriptor:
+    """Build the ParameterDescriptor of a schema entry (type, range, choices, read-only)."""
+    d = ParameterDescriptor(name=spec.name, type=_PARAM_TYPES[spec.type],
+                            description=spec.description, read_only=spec.read_only)
+    if spec.choices:
+        d.additional_constraints = f'one of: {", ".join(spec.choices)}'
+    if spec.range is not None:
+        if spec.type == 'double':
+            d.floating_point_range = [FloatingPointRange(
+                from_value=float(spec.range[0]), to_value=float(spec.range[1]), step=0.0)]
+        else:
+            d.integer_range = [IntegerRange(from_value=int(spec.range[0]),
+                                            to_value=int(spec.range[1]), step=1)]
+    return d
+
+
+def _reliability(name: str) -> ReliabilityPolicy:
+    return ReliabilityPolicy.RELIABLE if name == 'reliable' else ReliabilityPolicy.BEST_EFFORT
+
+
+class SegmentationNode(LifecycleNode):
+    """rclpy lifecycle node: parameters from the schema, the pipeline does the work."""
+
+    def __init__(self, node_name: str = NODE_NAME, **kwargs: Any) -> None:
+        super().__init__(node_name, **kwargs)
+        for spec in SCHEMA:
+            self.declare_parameter(spec.name, spec.default, descriptor(spec))
+        self.add_on_set_parameters_callback(self._on_set_parameters)
+        self.params: Optional[NodeParams] = None
+        self.pipeline: Optional[Pipeline] = None
+        self._pubs: Dict[str, Any] = {}
+        self._subs: List[Any] = []
+        self._timer = None
+
+    # OutputSink --------------------------------------------------------------------------
+
+    def has_subscribers(self, key: str) -> bool:
+        """Whether the output's publisher has subscribers (and is activated)."""
+        pub = self._pubs.get(key)
+        return pub is not None and pub.get_subscription_count() > 0
+
+    def publish(self, key: str, msg: Any) -> None:
+        """Publish on the output's lifecycle publisher."""
+        self._pubs[key].publish(msg)
+
+    # parameters --------------------------------------------------------------------------
+
+    def _read_params(self) -> NodeParams:
+        values = {}
+        for spec in SCHEMA:
+            value = self.get_parameter(spec.name).value
+            values[spec.name] = list(value) if spec.type == 'integer_array' else value
+        return NodeParams.from_dict(values)
+
+    def _on_set_parameters(self, parameters) -> SetParametersResult:
+        # rclpy has already refused read-only ones; here ranges, choices and types.
+        changes = {p.name: (list(p.value) if isinstance(p.value, (list, tuple)) or
+                            hasattr(p.value, 'tolist') else p.value) for p in parameters}
+        try:
+            base = self.params or self._read_params()
+            new = base.with_changes(changes, runtime=self.params is not None)
+        except ValueError as exc:
+            return SetParametersResult(successful=False, reason=str(exc))
+        if self.params is not None:
+            self.params = new
+            if self.pipeline is not None:
+                self.pipeline.params = new
+        return SetParametersResult(successful=True)
+
+    # lifecycle ---------------------------------------------------------------------------
+
+    def on_configure(self, state: State) -> TransitionCallbackReturn:
+        """Validate parameters, create the publishers."""
+        try:
+            self.params = self._read_params()
+        except ValueError as exc:
+            self.get_logger().error(f'configure failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        p = self.params
+        self._out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
+                                   reliability=_reliability(p.output_qos_reliability))
+        opts = QoSOverridingOptions.with_default_policies()
+        for key in ('labels', 'confidence', 'color', 'overlay', 'camera_info'):
+            msg_type = CameraInfo if key == 'camera_info' else Image
+            self._pubs[key] = self.create_lifecycle_publisher(
+                msg_type, output_topic(key), self._out_qos, qos_overriding_options=opts)
+        latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
+                             reliability=ReliabilityPolicy.RELIABLE,
+                             durability=DurabilityPolicy.TRANSIENT_LOCAL)
+        self._pubs[LABEL_INFO] = self.create_lifecycle_publisher(
+            LabelInfo, output_topic(LABEL_INFO), latched)
+        self._pubs[DIAGNOSTICS] = self.create_lifecycle_publisher(
+            DiagnosticArray, '/diagnostics', 10)
+        self.pipeline = Pipeline(p, self, RCLPY_TYPES, logger=self.get_logger(),
+                                 name=self.get_name())
+        self.get_logger().info('configured')
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_activate(self, state: State) -> TransitionCallbackReturn:
+        """Load the model, subscribe, start the worker and diagnostics."""
+        p = self.params
+        try:
+            self.pipeline.load()
+        except Exception as exc:  # noqa: BLE001 - report any load failure as a transition
+            self.get_logger().error(f'activate failed: {exc}')
+            return TransitionCallbackReturn.FAILURE
+        opts = QoSOverridingOptions.with_default_policies()
+        for name in self.pipeline.fusion_names:
+            key = f'weights/{name}'
+            if key not in self._pubs:  # one topic per fusion point: known once loaded
+                self._pubs[key] = self.create_lifecycle_publisher(
+                    Image, output_topic(key), self._out_qos, qos_overriding_options=opts)
+        result = super().on_activate(state)  # activates the lifecycle publishers
+        self._pubs[LABEL_INFO].publish(self.pipeline.label_info())
+        self.pipeline.start()
+        # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
+        in_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
+                            reliability=_reliability(p.image_qos_reliability))
+        if p.input_transport == 'compressed':
+            topic, msg_type = 'image/compressed', CompressedImage
+        else:
+            topic, msg_type = 'image', Image
+        self._subs.append(self.create_subscription(
+            msg_type, topic, self.pipeline.submit, in_qos, qos_overriding_options=opts))
+        self._subs.append(self.create_subscription(
+            CameraInfo, 'camera_info', self.pipeline.set_camera_info, in_qos))
+        self._timer = self.create_timer(
+            p.diagnostics_period,
+            lambda: self._pubs[DIAGNOSTICS].publish(self.pipeline.diagnostics()))
+        outputs = ', '.join(self.pipeline.output_keys())
+        self.get_logger().info(f'active: {self.resolve_topic_name(topic)} -> {outputs}')
+        return result
+
+    def on_deactivate(self, state: State) -> TransitionCallbackReturn:
+        """Unsubscribe, stop and free the model."""
+        self._release_runtime()
+        return super().on_deactivate(state)
+
+    def on_cleanup(self, state: State) -> TransitionCallbackReturn:
+        """Destroy the publishers."""
+        self._release_runtime()
+        for pub in self._pubs.values():
+            self.destroy_publisher(pub)
+        self._pubs.clear()
+        self.pipeline = None
+        self.params = None
+        return TransitionCallbackReturn.SUCCESS
+
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Free everything."""
+        self._release_runtime()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _release_runtime(self) -> None:
+        for sub in self._subs:
+            self.destroy_subscription(sub)
+        self._subs.clear()
+        if self._timer is not None:
+            self.destroy_timer(self._timer)
+            self._timer = None
+        if self.pipeline is not None:
+            self.pipeline.close()
+
+
+def main(args: Optional[List[str]] = None) -> None:
+    """Entry point of ``ros2 run baff_ros segment``."""
+    try:
+        with rclpy.init(args=args):
+            node = SegmentationNode()
+            if node.get_parameter('autostart').value:
+                node.trigger_configure()
+                node.trigger_activate()
+            rclpy.spin(node)
+    except (KeyboardInterrupt, ExternalShutdownException):
+        pass
+
+
+if __name__ == '__main__':
+    main(sys.argv)

@@ -1,0 +1,275 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""``baff-ros bag``: real bags in, real bags out, checked against the node core and an
+independent MCAP decoder."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip('rosbags')
+
+from baff_ros.bag import BagError, BagOutput  # noqa: E402
+from baff_ros.bag.process import process_bag  # noqa: E402
+from baff_ros.cli import main  # noqa: E402
+from baff_ros.ros.params import NodeParams  # noqa: E402
+
+H, W = 120, 160
+N = 4
+
+
+def _typestore():
+    from rosbags.typesys import get_typestore, Stores
+    return get_typestore(Stores.ROS2_HUMBLE)
+
+
+def _frame(i):
+    rng = np.random.default_rng(i)
+    return rng.integers(0, 255, (H, W, 3), np.uint8)
+
+
+def _make_bag(path, storage='mcap', bad_at=(), compressed=False):
+    import cv2
+    ts = _typestore()
+    t = ts.types
+    with BagOutput(path, ts, storage=storage) as out:
+        for i in range(N):
+            stamp = 100 + i
+            header = t['std_msgs/msg/Header'](
+                stamp=t['builtin_interfaces/msg/Time'](sec=stamp, nanosec=500), frame_id='cam')
+            img = _frame(i)
+            if compressed:
+                ok, png = cv2.imencode('.png', img)
+                msg = t['sensor_msgs/msg/CompressedImage'](header=header, format='bgr8; png',
+                                                           data=png.ravel())
+                topic = '/cam/image_raw/compressed'
+            else:
+                enc = 'weird16' if i in bad_at else 'bgr8'
+                msg = t['sensor_msgs/msg/Image'](header=header, height=H, width=W, encoding=enc,
+                                                 is_bigendian=0, step=W * 3,
+                                                 data=img.reshape(-1))
+                topic = '/cam/image_raw'
+            out.write(topic, msg, stamp * 10**9 + 500)
+            roi = t['sensor_msgs/msg/RegionOfInterest'](x_offset=0, y_offset=0, height=0,
+                                                        width=0, do_rectify=False)
+            out.write('/cam/camera_info', t['sensor_msgs/msg/CameraInfo'](
+                header=header, height=H, width=W, distortion_model='plumb_bob', d=np.zeros(5),
+                k=np.array([100., 0, 80, 0, 100, 60, 0, 0, 1]), r=np.eye(3).ravel(),
+                p=np.array([100., 0, 80, 0, 0, 100, 60, 0, 0, 0, 1, 0]), binning_x=0,
+                binning_y=0, roi=roi), stamp * 10**9 + 400)
+    return path
+
+
+@pytest.fixture(scope='module')
+def checkpoint(tmp_path_factory):
+    import torch
+
+    from baff_ros.model import build_model, ModelConfig, save_checkpoint
+    from baff_ros.model.checkpoint import CheckpointMeta
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width_mult=0.35))
+    for fusion in model.fusions:
+        for p in fusion.weight_net.parameters():
+            p.data.normal_()
+    meta = CheckpointMeta.default(model.cfg, input_size=(64, 96))
+    return save_checkpoint(model, tmp_path_factory.mktemp('ckpt') / 'small.safetensors', meta)
+
+
+def _params(checkpoint, **kw):
+    return NodeParams.from_dict({'model': str(checkpoint), **kw})
+
+
+class _Reader:
+    """All messages of a bag, decoded, by topic."""
+
+    def __init__(self, path):
+        from rosbags.highlevel import AnyReader
+
+        from baff_ros.bag import register_vision_msgs
+        ts = _typestore()
+        register_vision_msgs(ts)
+        self.by_topic = {}
+        self.connections = {}
+        with AnyReader([path], default_typestore=ts) as reader:
+            for c in reader.connections:
+                self.connections[c.topic] = c
+            for c, stamp, raw in reader.messages():
+                self.by_topic.setdefault(c.topic, []).append((stamp, reader.deserialize(
+                    raw, c.msgtype)))
+
+
+@pytest.mark.parametrize('storage', ['mcap', 'sqlite3'])
+def test_every_output_topic_stamped_like_its_frame(tmp_path, checkpoint, storage):
+    src = _make_bag(tmp_path / 'in', storage=storage)
+    report = process_bag(src, tmp_path / 'out', _params(checkpoint), storage=storage,
+                         progress=False)
+    assert report.frames == N and report.errors == 0
+    got = _Reader(tmp_path / 'out').by_topic
+    expected = {'/cam/image_raw', '/cam/camera_info', '/cam/segmentation/labels',
+                '/cam/segmentation/confidence', '/cam/segmentation/color',
+                '/cam/segmentation/overlay', '/cam/segmentation/weights/16',
+                '/cam/segmentation/weights/8', '/cam/segmentation/camera_info',
+                '/cam/segmentation/label_info'}
+    assert set(got) == expected
+    for topic in expected - {'/cam/segmentation/label_info'}:
+        assert len(got[topic]) == N, topic
+    assert len(got['/cam/segmentation/label_info']) == 1
+    frames = got['/cam/image_raw']
+    for topic in expected:
+        for (stamp, msg), (in_stamp, frame) in zip(got[topic], frames):
+            assert msg.header.frame_id == 'cam'
+            if topic != '/cam/camera_info':
+                assert stamp == in_stamp
+                assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (
+                    frame.header.stamp.sec, 500)
+    labels = got['/cam/segmentation/labels'][0][1]
+    assert (labels.height, labels.width, labels.encoding) == (H, W, 'mono8')
+    info = got['/cam/segmentation/label_info'][0][1]
+    assert info.class_map[0].class_name == 'road'
+
+
+def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
+    """Bag outputs are byte-identical to what the live node core publishes for the frame."""
+    from baff_ros.ros.image_codec import image_to_array
+    from baff_ros.ros.messages import PLAIN
+    from baff_ros.ros.pipeline import make_segmenter, Pipeline
+
+    src = _make_bag(tmp_path / 'in')
+    params = _params(checkpoint)
+    process_bag(src, tmp_path / 'out', params, progress=False)
+    got = _Reader(tmp_path / 'out').by_topic
+
+    class Sink:
+        def __init__(self):
+            self.msgs = {}
+
+        def has_subscribers(self, key):
+            return True
+
+        def publish(self, key, msg):
+            self.msgs[key] = msg
+
+    seg = make_segmenter(params)
+    sink = Sink()
+    live = Pipeline(params, sink, PLAIN, segmenter=seg)
+    live.load()
+    for i, (_, frame) in enumerate(got['/cam/image_raw']):
+        live.set_camera_info(got['/cam/camera_info'][i][1])
+        live.process(frame)
+        for key in ('labels', 'confidence', 'color', 'overlay', 'weights/8', 'weights/16'):
+            bag_msg = got[f'/cam/segmentation/{key}'][i][1]
+            assert bytes(bag_msg.data) == bytes(sink.msgs[key].data), key
+        ci = got['/cam/segmentation/camera_info'][i][1]
+        assert list(ci.k) == list(sink.msgs['camera_info'].k)
+        # and the labels are the Segmenter's own answer on the decoded frame
+        direct = seg(_frame(i), color_order='bgr').labels
+        assert np.array_equal(image_to_array(got['/cam/segmentation/labels'][i][1]), direct)
+
+
+def test_camera_info_scaled_to_network_output(tmp_path, checkpoint):
+    src = _make_bag(tmp_path / 'in')
+    process_bag(src, tmp_path / 'out', _params(checkpoint, output_size='network'),
+                progress=False)
+    got = _Reader(tmp_path / 'out').by_topic
+    ci = got['/cam/segmentation/camera_info'][0][1]
+    labels = got['/cam/segmentation/labels'][0][1]
+    assert (labels.height, labels.width) == (64, 96)
+    assert (ci.height, ci.width) == (64, 96)
+    sx, sy = 96 / W, 64 / H
+    assert ci.k[0] == pytest.approx(100 * sx) and ci.k[4] == pytest.approx(100 * sy)
+
+
+def test_compressed_input(tmp_path, checkpoint):
+    src = _make_bag(tmp_path / 'in', compressed=True)
+    report = process_bag(src, tmp_path / 'out', _params(checkpoint), progress=False)
+    assert report.frames == N
+    got = _Reader(tmp_path / 'out').by_topic
+    assert len(got['/cam/segmentation/labels']) == N
+
+
+def test_bad_frames_are_skipped_and_counted(tmp_path, checkpoint):
+    src = _make_bag(tmp_path / 'in', bad_at=(1,))
+    report = process_bag(src, tmp_path / 'out', _params(checkpoint), progress=False)
+    assert (report.frames, report.errors) == (N - 1, 1)
+    assert 'weird16' in report.first_error
+    got = _Reader(tmp_path / 'out').by_topic
+    assert len(got['/cam/segmentation/labels']) == N - 1
+
+
+def test_all_frames_bad_leaves_no_output(tmp_path, checkpoint):
+    src = _make_bag(tmp_path / 'in', bad_at=range(N))
+    with pytest.raises(BagError, match='no frame could be segmented.*weird16'):
+        process_bag(src, tmp_path / 'out', _params(checkpoint), progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['in']
+
+
+def test_independent_decoder_reads_every_topic(tmp_path, checkpoint):
+    reader = pytest.importorskip('mcap_ros2.reader')
+    src = _make_bag(tmp_path / 'in')
+    process_bag(src, tmp_path / 'out', _params(checkpoint), progress=False)
+    mcap = next((tmp_path / 'out').glob('*.mcap'))
+    seen = {}
+    for m in reader.read_ros2_messages(str(mcap)):
+        seen.setdefault(m.channel.topic, []).append(m)
+    assert len(seen) == 10
+    lab = seen['/cam/segmentation/labels'][0]
+    assert lab.schema.name == 'sensor_msgs/msg/Image'
+    assert lab.ros_msg.encoding == 'mono8' and len(lab.ros_msg.data) == H * W
+    assert seen['/cam/segmentation/label_info'][0].schema.name == 'vision_msgs/msg/LabelInfo'
+
+
+def test_metadata_counts_and_latched_label_info(tmp_path, checkpoint):
+    import yaml
+    src = _make_bag(tmp_path / 'in')
+    process_bag(src, tmp_path / 'out', _params(checkpoint), progress=False)
+    meta = yaml.safe_load((tmp_path / 'out' / 'metadata.yaml').read_text())
+    info = meta['rosbag2_bagfile_information']
+    counts = {t['topic_metadata']['name']: t['message_count']
+              for t in info['topics_with_message_count']}
+    assert counts['/cam/segmentation/labels'] == N
+    assert info['message_count'] == sum(counts.values())
+    li = next(t['topic_metadata'] for t in info['topics_with_message_count']
+              if t['topic_metadata']['name'] == '/cam/segmentation/label_info')
+    assert li['type'] == 'vision_msgs/msg/LabelInfo'
+    qos = str(li['offered_qos_profiles'])
+    assert 'durability: 1' in qos or 'transient_local' in qos.lower()
+
+
+def test_cli_errors_exit_2(tmp_path, checkpoint, capsys):
+    src = _make_bag(tmp_path / 'in')
+    code = main(['bag', str(src), str(tmp_path / 'o'), '--topic', '/nope', '--model',
+                 str(checkpoint), '--quiet'])
+    assert code == 2
+    assert '/nope not in the bag' in capsys.readouterr().err
+    code = main(['bag', str(tmp_path / 'missing'), str(tmp_path / 'o'), '--quiet'])
+    assert code == 2
+    code = main(['bag', str(src), str(tmp_path / 'o'), '-p', 'overlay_alpha:=3', '--model',
+                 str(checkpoint), '--quiet'])
+    assert code == 2 and 'overlay_alpha' in capsys.readouterr().err
+
+
+def test_cli_writes_bag_and_video(tmp_path, checkpoint, capsys):
+    src = _make_bag(tmp_path / 'in')
+    video = tmp_path / 'v.mp4'
+    code = main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint), '--video',
+                 str(video), '--quiet'])
+    assert code == 0
+    assert 'frames/s' in capsys.readouterr().err
+    import cv2
+    cap = cv2.VideoCapture(str(video))
+    frames = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+    ok, first = cap.read()
+    cap.release()
+    assert ok and frames == N
+    # overlay (H) on top of a row of weight heat maps
+    assert first.shape[0] > H and first.shape[1] == W

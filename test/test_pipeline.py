@@ -1,0 +1,212 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""The ROS-free node core: outputs, headers, subscriptions, latest-frame-only, diagnostics."""
+
+import subprocess
+import sys
+import threading
+
+import numpy as np
+import pytest
+
+from baff_ros.ros import messages as m
+from baff_ros.ros.image_codec import array_to_image, image_to_array, rgb_to_compressed
+from baff_ros.ros.params import NodeParams
+from baff_ros.ros.pipeline import make_segmenter, output_topic, Pipeline
+
+SMALL = dict(model_config='width_mult=0.35', input_size=[64, 128])
+
+
+class Sink:
+    """Records what the pipeline publishes; subscriptions and blocking set by the test."""
+
+    def __init__(self, subscribed=None):
+        self.subscribed = subscribed  # None: everything
+        self.published = []
+        self.gate = threading.Event()
+        self.gate.set()
+
+    def has_subscribers(self, key):
+        return self.subscribed is None or key in self.subscribed
+
+    def publish(self, key, msg):
+        self.gate.wait(30)
+        self.published.append((key, msg))
+
+
+@pytest.fixture(scope='module')
+def segmenter():
+    seg = make_segmenter(NodeParams(**SMALL))
+    yield seg
+    seg.close()
+
+
+def frame(h=96, w=160, sec=12, nanosec=345, frame_id='camera_optical', seed=0):
+    rgb = np.random.default_rng(seed).integers(0, 256, (h, w, 3), dtype=np.uint8)
+    header = m.Header(stamp=m.Time(sec=sec, nanosec=nanosec), frame_id=frame_id)
+    return rgb, array_to_image(rgb, 'rgb8', header)
+
+
+def camera_info(w=160, h=96):
+    return m.CameraInfo(header=m.Header(frame_id='camera_optical'), width=w, height=h,
+                        k=[100.0, 0, 80, 0, 100, 48, 0, 0, 1], r=[1.0, 0, 0, 0, 1, 0, 0, 0, 1],
+                        p=[100.0, 0, 80, 0, 0, 100, 48, 0, 0, 0, 1, 0])
+
+
+def test_all_outputs_match_the_segmenter(segmenter):
+    sink = Sink()
+    pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
+    pipe.load()
+    pipe.set_camera_info(camera_info())
+    rgb, msg = frame()
+    out = pipe.process(msg)
+    assert set(out) == {'labels', 'confidence', 'color', 'overlay', 'camera_info',
+                        'weights/16', 'weights/8'}
+    assert [k for k, _ in sink.published] == list(out)
+    ref = segmenter(rgb)
+    for key, o in out.items():
+        assert o.header.stamp.sec == 12 and o.header.stamp.nanosec == 345
+        assert o.header.frame_id == 'camera_optical'
+        assert (o.height, o.width) == (96, 160), key
+    assert np.array_equal(image_to_array(out['labels']), ref.labels)
+    assert np.array_equal(image_to_array(out['confidence']), ref.confidence)
+    assert out['color'].encoding == 'rgb8' and out['weights/8'].encoding == 'mono8'
+    assert out['camera_info'].k[0] == 100.0
+    # Decoding from BGR gives the same labels (the Segmenter takes either order).
+    bgr = array_to_image(rgb[..., ::-1].copy(), 'bgr8', msg.header)
+    assert np.array_equal(image_to_array(pipe.process(bgr)['labels']), ref.labels)
+
+
+def test_network_output_size_scales_camera_info(segmenter):
+    seg = make_segmenter(NodeParams(**SMALL, output_size='network'))
+    try:
+        pipe = Pipeline(NodeParams(**SMALL, output_size='network', weights_size='native',
+                                   weights_encoding='32FC1'), Sink(), segmenter=seg)
+        pipe.load()
+        pipe.set_camera_info(camera_info())
+        out = pipe.process(frame()[1])
+        assert (out['labels'].height, out['labels'].width) == (64, 128)
+        info = out['camera_info']
+        assert (info.height, info.width) == (64, 128)
+        assert info.k[0] == pytest.approx(100 * 128 / 160) and info.k[5] == pytest.approx(32)
+        w16 = image_to_array(out['weights/16'])
+        assert w16.dtype == np.float32 and w16.shape == (4, 8)
+        assert 0.0 <= w16.min() and w16.max() <= 1.0
+    finally:
+        seg.close()
+
+
+def test_only_enabled_and_subscribed_outputs_are_computed(segmenter):
+    sink = Sink(subscribed={'labels', 'color', 'weights/8'})
+    pipe = Pipeline(NodeParams(**SMALL, publish_color=False), sink, segmenter=segmenter)
+    pipe.load()
+    pipe.set_camera_info(camera_info())
+    assert set(pipe.process(frame()[1])) == {'labels', 'weights/8'}
+    pipe.update_params({'publish_color': True, 'publish_weights': False})
+    assert set(pipe.process(frame()[1])) == {'labels', 'color'}
+    nobody = Pipeline(NodeParams(**SMALL), Sink(subscribed=set()), segmenter=segmenter)
+    nobody.load()
+    assert nobody.process(frame()[1]) == {}
+    assert nobody.stats.snapshot()['infer_ms'] == 0.0
+
+
+def test_runtime_parameters_are_validated(segmenter):
+    pipe = Pipeline(NodeParams(**SMALL), Sink(), segmenter=segmenter)
+    with pytest.raises(ValueError, match='outside'):
+        pipe.update_params({'overlay_alpha': 1.5})
+    with pytest.raises(ValueError, match='read-only'):
+        pipe.update_params({'model': 'other'})
+    assert pipe.params.overlay_alpha == 0.5
+    assert pipe.update_params({'overlay_alpha': 1}).overlay_alpha == 1.0
+
+
+def test_compressed_input(segmenter):
+    pipe = Pipeline(NodeParams(**SMALL, input_transport='compressed'), Sink(),
+                    segmenter=segmenter)
+    pipe.load()
+    rgb, msg = frame()
+    comp = rgb_to_compressed(rgb, msg.header, fmt='png')
+    out = pipe.process(comp)
+    assert np.array_equal(image_to_array(out['labels']), segmenter(rgb).labels)
+
+
+def test_latest_frame_only_and_malformed_frames(segmenter):
+    sink = Sink(subscribed={'labels'})
+    pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
+    pipe.start()
+    try:
+        sink.gate.clear()  # the worker blocks in publish: "inference" in progress
+        pipe.submit(frame(sec=1)[1])
+        deadline = threading.Event()
+        while not pipe._busy and not deadline.wait(0.01):
+            pass
+        for sec in range(2, 6):
+            pipe.submit(frame(sec=sec)[1])
+        sink.gate.set()
+        assert pipe.wait_idle(30)
+        assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 5]
+        snap = pipe.stats.snapshot()
+        assert (snap['frames_received'], snap['frames_processed'],
+                snap['frames_dropped']) == (5, 2, 3)
+        # Malformed frames are counted and skipped; the node keeps serving.
+        bad = frame(sec=6)[1]
+        bad.step = 3
+        pipe.submit(bad)
+        assert pipe.wait_idle(30)
+        pipe.submit(frame(sec=7)[1])
+        assert pipe.wait_idle(30)
+        snap = pipe.stats.snapshot()
+        assert snap['decode_errors'] == 1 and 'step 3' in snap['last_error']
+        assert sink.published[-1][1].header.stamp.sec == 7
+        diag = pipe.diagnostics()
+        status = diag.status[0]
+        values = {kv.key: kv.value for kv in status.values}
+        assert status.level == m.WARN and values['decode_errors'] == '1'
+        assert values['frames_dropped'] == '3' and float(values['infer_ms']) > 0
+    finally:
+        pipe.close()
+
+
+def test_frame_skip(segmenter):
+    sink = Sink(subscribed={'labels'})
+    pipe = Pipeline(NodeParams(**SMALL, frame_skip=2), sink, segmenter=segmenter)
+    pipe.start()
+    try:
+        for sec in range(1, 8):
+            pipe.submit(frame(sec=sec)[1])
+            assert pipe.wait_idle(30)
+        assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 4, 7]
+        assert pipe.stats.snapshot()['frames_skipped'] == 4
+    finally:
+        pipe.close()
+
+
+def test_label_info(segmenter):
+    pipe = Pipeline(NodeParams(**SMALL), Sink(), segmenter=segmenter)
+    info = pipe.label_info()
+    names = {c.class_id: c.class_name for c in info.class_map}
+    assert names[0] == 'road' and names[18] == 'bicycle' and names[255] == 'unknown'
+    assert output_topic('label_info') == 'segmentation/label_info'
+    assert output_topic('diagnostics') == '/diagnostics'
+
+
+def test_core_imports_without_ros_or_dds():
+    code = ('import sys\n'
+            "for n in ('rclpy', 'cyclonedds', 'cv_bridge', 'sensor_msgs', 'launch'):\n"
+            '    sys.modules[n] = None\n'
+            'import baff_ros.ros.pipeline, baff_ros.ros.image_codec, baff_ros.ros.params\n'
+            "print('ok')\n")
+    res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
+                         timeout=120)
+    assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr
