@@ -27,6 +27,8 @@ COMMANDS = {
     'bag': 'baff_ros.commands.bag',
     'demo': 'baff_ros.commands.demo',
     'node': 'baff_ros.commands.node',
+    'export': 'baff_ros.commands.export',
+    'bench': 'baff_ros.commands.bench',
 }
 
 

@@ -11,7 +11,13 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Segmenter: image in, labels + confidence + BAFF weight maps out, on any backend."""
+"""Segmenter: image in, labels + confidence + BAFF weight maps out, on any backend.
+
+Per frame it does three things around the backend call, each kept to one or two passes over the
+image: resize (cv2, uint8) -> normalise + HWC->CHW through a per-channel float lookup table into
+a reused buffer -> backend (whose graph, by default, already returns uint8 labels and confidence,
+see :mod:`baff_ros.engine.graph`) -> nearest/linear resize of the uint8 maps back to the image.
+"""
 
 from dataclasses import dataclass, field
 import time
@@ -21,8 +27,9 @@ import cv2
 import numpy as np
 
 from baff_ros.engine.backends import Backend, BackendOptions, get_backend_class
+from baff_ros.engine.postprocess import labels_and_confidence
 from baff_ros.model.checkpoint import CheckpointMeta
-from baff_ros.model.skipnet import BAFFSkipNet, check_input_size
+from baff_ros.model.skipnet import check_input_size
 
 COLOR_ORDERS = ('rgb', 'bgr')
 OUTPUT_SIZES = ('input', 'network')
@@ -48,6 +55,19 @@ class SegmentationResult:
     timings_ms: Dict[str, float] = field(default_factory=dict)
 
 
+def normalisation_lut(mean, std, color_order: str = 'rgb') -> np.ndarray:
+    """(1, 256, 3) float32 table: uint8 value of input channel c -> normalised float.
+
+    For BGR input the table's channels are swapped, so the lookup normalises each channel with
+    its own statistics without reordering the image first.
+    """
+    v = np.arange(256, dtype=np.float64)[:, None] / 255.0
+    table = (v - np.asarray(mean, np.float64)[None]) / np.asarray(std, np.float64)[None]
+    if color_order == 'bgr':
+        table = table[:, ::-1]
+    return np.ascontiguousarray(table[None], np.float32)
+
+
 class Segmenter:
     """Pre-process, run a backend, post-process.
 
@@ -70,27 +90,28 @@ class Segmenter:
         if output_size not in OUTPUT_SIZES:
             raise ValueError(f'output_size must be one of {OUTPUT_SIZES}, got {output_size!r}')
         self.output_size = output_size
-        mean = np.asarray(meta.mean, np.float32) * 255.0
-        std = np.asarray(meta.std, np.float32) * 255.0
-        # (x - mean) / std == x * scale + shift, per channel: one fused multiply-add.
-        self._scale = (1.0 / std).reshape(3, 1, 1)
-        self._shift = (-mean / std).reshape(3, 1, 1)
+        self._luts = {order: normalisation_lut(meta.mean, meta.std, order)
+                      for order in COLOR_ORDERS}
         self._batch = np.empty((1, 3) + self.input_size, np.float32)
+        self._planes = [self._batch[0, c] for c in range(3)]
+        h, w = self.input_size
+        self._resized = np.empty((h, w, 3), np.uint8)
+        self._normalised = np.empty((h, w, 3), np.float32)
 
     @classmethod
-    def from_model(cls, model: BAFFSkipNet, meta: CheckpointMeta, backend: str = 'torch',
+    def from_model(cls, model, meta: CheckpointMeta, backend: str = 'torch',
                    options: BackendOptions = BackendOptions(), **kwargs) -> 'Segmenter':
-        """Create the named backend for ``model`` and wrap it."""
-        if options.with_weights is False or model.cfg.fusion != 'baff':
-            names: Tuple[str, ...] = ()
-        else:
-            names = model.fusion_names
-        input_size = kwargs.get('input_size') or meta.input_size
-        impl = get_backend_class(backend)(model, options, input_size=tuple(input_size))
+        """Create the named backend (or ``'auto'``) for ``model`` and wrap it."""
+        is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+        names: Tuple[str, ...] = (tuple(model.fusion_names)
+                                  if options.with_weights and is_baff else ())
+        input_size = tuple(kwargs.get('input_size') or meta.input_size)
+        check_input_size(*input_size)
+        impl = get_backend_class(backend)(model, options, input_size=input_size, meta=meta)
         return cls(impl, meta, names, **kwargs)
 
     def preprocess(self, image: np.ndarray, color_order: str = 'rgb') -> np.ndarray:
-        """HxWx3 uint8 -> the (1, 3, h, w) float32 normalised batch (a reused buffer)."""
+        """HxWx3 uint8 -> the (1, 3, h, w) float32 normalised RGB batch (a reused buffer)."""
         if color_order not in COLOR_ORDERS:
             raise ValueError(f'color_order must be one of {COLOR_ORDERS}, got {color_order!r}')
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
@@ -98,25 +119,27 @@ class Segmenter:
                              f'dtype {image.dtype}')
         h, w = self.input_size
         if image.shape[:2] != (h, w):
-            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_LINEAR)
-        if color_order == 'bgr':
-            image = image[..., ::-1]
-        chw = image.transpose(2, 0, 1)
-        np.multiply(chw, self._scale, out=self._batch[0], casting='unsafe')
-        self._batch[0] += self._shift
+            cv2.resize(image, (w, h), dst=self._resized, interpolation=cv2.INTER_LINEAR)
+            image = self._resized
+        # One pass: per-channel table lookup (uint8 -> normalised float32, HWC) ...
+        cv2.LUT(image, self._luts[color_order], dst=self._normalised)
+        # ... and one pass: de-interleave into the CHW planes of the batch, RGB order.
+        planes = self._planes if color_order == 'rgb' else self._planes[::-1]
+        cv2.split(self._normalised, planes)
         return self._batch
 
     def postprocess(self, logits: np.ndarray, out_hw: Tuple[int, int]
                     ) -> Tuple[np.ndarray, np.ndarray]:
         """(1, K, h, w) logits -> labels and confidence (uint8) at ``out_hw``."""
-        scores = logits[0]
-        labels = scores.argmax(axis=0).astype(np.uint8)
-        top = scores.max(axis=0)
-        # max softmax = 1 / sum_k exp(l_k - l_max)
-        denom = np.exp(scores - top).sum(axis=0)
-        confidence = (255.0 / denom).astype(np.uint8)
+        labels, confidence = labels_and_confidence(logits)
+        return self._resize(labels[0], confidence[0], out_hw)
+
+    @staticmethod
+    def _resize(labels: np.ndarray, confidence: np.ndarray, out_hw: Tuple[int, int]
+                ) -> Tuple[np.ndarray, np.ndarray]:
         if labels.shape != tuple(out_hw):
-            size = (out_hw[1], out_hw[0])
+            size = (int(out_hw[1]), int(out_hw[0]))
+            # Nearest for labels: an interpolated class ID is meaningless.
             labels = cv2.resize(labels, size, interpolation=cv2.INTER_NEAREST)
             confidence = cv2.resize(confidence, size, interpolation=cv2.INTER_LINEAR)
         return labels, confidence
@@ -126,11 +149,12 @@ class Segmenter:
         t0 = time.perf_counter()
         batch = self.preprocess(image, color_order)
         t1 = time.perf_counter()
-        logits, weights = self.backend.infer(batch)
+        labels, confidence, weights = self.backend.segment(batch)
         t2 = time.perf_counter()
         out_hw = image.shape[:2] if self.output_size == 'input' else self.input_size
-        labels, confidence = self.postprocess(logits, out_hw)
-        wmaps = {name: w[0, 0] for name, w in zip(self.fusion_names, weights)}
+        labels, confidence = self._resize(labels[0], confidence[0], out_hw)
+        wmaps = {name: np.ascontiguousarray(w[0, 0], np.float32)
+                 for name, w in zip(self.fusion_names, weights)}
         t3 = time.perf_counter()
         return SegmentationResult(
             labels, confidence, wmaps, self.input_size,

@@ -11,12 +11,22 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""The backend interface."""
+"""The backend interface and the options every backend reads."""
 
 from dataclasses import dataclass
-from typing import List, Tuple
+import os
+from typing import List, Optional, Tuple
 
 import numpy as np
+
+#: What the network graph returns. ``'logits'``: full-resolution logits (Segmenter post-processes
+#: in numpy). ``'exact'``: labels and max-softmax confidence computed inside the graph from the
+#: full-resolution logits. ``'fast'``: labels the same (exact argmax of the full-resolution
+#: logits), confidence from the 1/8-resolution fused scores, bilinearly upsampled (see
+#: docs/engine.md for why and how far it is from ``'exact'``).
+HEADS = ('fast', 'exact', 'logits')
+OPT_LEVELS = ('disable', 'basic', 'extended', 'all')
+QUANTIZATIONS = ('static', 'dynamic')
 
 
 class BackendError(RuntimeError):
@@ -32,12 +42,37 @@ class BackendOptions:
         precision: ``'fp32'`` or ``'fp16'`` (GPU backends), ``'int8'`` where supported.
         threads: intra-op CPU threads, 0 = the runtime's default.
         with_weights: whether the BAFF weight maps are computed and returned.
+        head: what the graph outputs, one of :data:`HEADS`.
+        inter_threads: onnxruntime inter-op threads, 0 = default.
+        opt_level: onnxruntime graph optimisation level, one of :data:`OPT_LEVELS`.
+        onnx_file: run this ONNX file instead of exporting the model (onnxruntime, tensorrt).
+        cache_dir: where exported ONNX files and TensorRT engines are cached; default
+            ``$BAFF_ROS_CACHE`` or ``~/.cache/baff_ros``.
+        compile: torch backend: wrap the graph in ``torch.compile``.
+        channels_last: torch backend: NHWC memory format; None = on CUDA only (it is faster
+            there with cuDNN, and was measured slower with oneDNN on this project's CPU).
+        cuda_graphs: torch backend on CUDA: capture the graph once and replay it.
+        quantization: int8 on onnxruntime: ``'static'`` (QDQ, calibrated) or ``'dynamic'``.
+        calibration: image files for int8 calibration; empty = built-in synthetic scenes.
+        spin: onnxruntime: let idle worker threads busy-wait (lower latency for a single
+            session alone on its cores, unfair to anything else running; off by default).
     """
 
     device: str = 'cpu'
     precision: str = 'fp32'
     threads: int = 0
     with_weights: bool = True
+    head: str = 'fast'
+    inter_threads: int = 0
+    opt_level: str = 'all'
+    onnx_file: Optional[str] = None
+    cache_dir: Optional[str] = None
+    compile: bool = False
+    channels_last: Optional[bool] = None
+    cuda_graphs: bool = True
+    quantization: str = 'static'
+    calibration: Tuple[str, ...] = ()
+    spin: bool = False
 
     def __post_init__(self) -> None:
         if not (self.device == 'cpu' or self.device == 'cuda'
@@ -47,25 +82,69 @@ class BackendOptions:
             raise ValueError(f"precision must be 'fp32', 'fp16' or 'int8', got {self.precision!r}")
         if self.threads < 0:
             raise ValueError(f'threads must be >= 0, got {self.threads}')
+        if self.inter_threads < 0:
+            raise ValueError(f'inter_threads must be >= 0, got {self.inter_threads}')
+        if self.head not in HEADS:
+            raise ValueError(f'head must be one of {HEADS}, got {self.head!r}')
+        if self.opt_level not in OPT_LEVELS:
+            raise ValueError(f'opt_level must be one of {OPT_LEVELS}, got {self.opt_level!r}')
+        if self.quantization not in QUANTIZATIONS:
+            raise ValueError(f'quantization must be one of {QUANTIZATIONS}, '
+                             f'got {self.quantization!r}')
+        if not isinstance(self.calibration, tuple):
+            raise ValueError('calibration must be a tuple of image paths')
+
+    @property
+    def is_cuda(self) -> bool:
+        """Whether the device is a GPU."""
+        return self.device.startswith('cuda')
+
+    @property
+    def device_index(self) -> int:
+        """CUDA device ordinal (0 for ``'cuda'``)."""
+        return int(self.device[5:]) if self.device.startswith('cuda:') else 0
+
+    def resolved_cache_dir(self) -> str:
+        """Return the cache directory (the caller creates it on demand)."""
+        return (self.cache_dir or os.environ.get('BAFF_ROS_CACHE')
+                or os.path.join(os.path.expanduser('~'), '.cache', 'baff_ros'))
+
+
+Outputs = Tuple[np.ndarray, List[np.ndarray]]
+Segmented = Tuple[np.ndarray, np.ndarray, List[np.ndarray]]
 
 
 class Backend:
-    """Runs the network: (N, 3, H, W) float32 normalised batch -> logits and weight maps.
+    """Runs the network on a (N, 3, H, W) float32 normalised batch.
 
     Constructor signature of every backend: ``(model, options, input_size)``, where
     ``input_size`` is the (height, width) the backend may specialise for.
 
+    A backend's graph either ends in logits (``head == 'logits'``): :meth:`infer` works and
+    :meth:`segment` post-processes in numpy; or in labels + confidence (``'fast'``/``'exact'``):
+    :meth:`segment` returns them straight from the graph and :meth:`infer` is unavailable.
+
     Attributes:
         name: backend name as given to ``--backend``.
         description: one line for logs (runtime version, device, precision).
+        head: what the graph outputs (see :data:`HEADS`).
     """
 
     name = 'base'
     description = ''
+    head = 'logits'
 
-    def infer(self, batch: np.ndarray) -> Tuple[np.ndarray, List[np.ndarray]]:
+    def infer(self, batch: np.ndarray) -> Outputs:
         """Return logits (N, K, H, W) and the weight maps [(N, 1, h, w), ...] (maybe empty)."""
         raise NotImplementedError
+
+    def segment(self, batch: np.ndarray) -> Segmented:
+        """Return labels (N, H, W) uint8, confidence (N, H, W) uint8 and the weight maps."""
+        from baff_ros.engine.postprocess import labels_and_confidence
+
+        logits, weights = self.infer(batch)
+        labels, confidence = labels_and_confidence(logits)
+        return labels, confidence, weights
 
     def close(self) -> None:
         """Free device memory and runtime state."""
