@@ -178,3 +178,40 @@ def test_overhead_is_near_zero():
     add = model_summary(build_model(ModelConfig(fusion='add')), (1024, 2048))
     assert s['params'] - add['params'] == s['fusion_params']
     assert s['macs'] - add['macs'] == s['fusion_macs']
+
+
+@pytest.mark.parametrize('training', [False, True])
+def test_weight_net_3d_conv_equals_a_real_conv3d(training):
+    """The folded 2D form computes exactly nn.Conv3d over stack(S, D) + BatchNorm3d + ReLU."""
+    torch.manual_seed(5)
+    net = WeightNet(channels=6, hidden=4, block_size=2)
+    ref_bn = torch.nn.BatchNorm3d(4)
+    for p in list(net.parameters()):
+        p.data.normal_()
+    net.bn3d.running_mean.normal_()
+    net.bn3d.running_var.uniform_(0.5, 2.0)
+    ref_bn.load_state_dict(net.bn3d.state_dict())
+    net.train(training)
+    ref_bn.train(training)
+    s, d = torch.randn(2, 6, 10, 12), torch.randn(2, 6, 10, 12)
+    ref = torch.relu(ref_bn(net.conv3d(torch.stack((s, d), dim=2)))).squeeze(2)
+    net.down = torch.nn.Identity()
+    net.head = torch.nn.Identity()
+    net.block_size = 1
+    # with the rest of the net cut out, what is left is sigmoid(relu(bn(conv3d)))
+    torch.testing.assert_close(net(s, d), torch.sigmoid(ref), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(net.bn3d.running_mean, ref_bn.running_mean)
+    assert int(net.bn3d.num_batches_tracked) == int(ref_bn.num_batches_tracked)
+
+
+def test_forward_scores_is_forward_without_the_last_upsample():
+    model = _model(width_mult=0.35)
+    _randomise_weight_net(model)
+    x = torch.randn(1, 3, 64, 96)
+    with torch.no_grad():
+        low, w1 = model.forward_scores(x)
+        logits, w2 = model(x, return_weights=True)
+    assert low.shape == (1, 19, 8, 12)
+    torch.testing.assert_close(
+        F.interpolate(low, size=(64, 96), mode='bilinear', align_corners=False), logits)
+    assert all(torch.equal(a, b) for a, b in zip(w1, w2))

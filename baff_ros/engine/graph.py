@@ -49,55 +49,35 @@ class SegmentationGraph(nn.Module):
     """Wraps a model so that it returns a flat tuple of tensors, ready for tracing or export.
 
     Args:
-        model: a BAFF-SkipNet (or any model with ``fusions`` and ``forward(x, return_weights)``),
-            or a plain segmentation network (then ``with_weights`` must be False).
+        model: a BAFF-SkipNet (anything with ``forward_scores(x) -> (1/8 scores, weights)``),
+            or a plain segmentation network returning logits (then no weights).
         head: one of :data:`~baff_ros.engine.backends.base.HEADS`.
         with_weights: also return the BAFF weight maps.
     """
 
-    def __init__(self, model: nn.Module, head: str = 'fast', with_weights: bool = True,
-                 for_export: bool = False) -> None:
+    def __init__(self, model: nn.Module, head: str = 'fast', with_weights: bool = True) -> None:
         super().__init__()
         if head not in HEADS:
             raise ValueError(f'head must be one of {HEADS}, got {head!r}')
         self.model = model
         self.head = head
         self.with_weights = with_weights
-        fusions = getattr(model, 'fusions', None)
-        has_fusions = fusions is not None and len(fusions) > 0
-        # 'fast' needs the 1/8 fused scores, i.e. the output of the last fusion; a model without
-        # fusions falls back to the exact confidence.
-        self._fast = head == 'fast' and has_fusions
-        # BAFFSkipNet.forward sizes its final upsample with int(x.shape[-2]), which tracing
-        # freezes into a constant: a --dynamic export would then always output the example's
-        # size. For export, the final upsample is redone here from the captured 1/8 scores with
-        # the symbolic input shape (same op, same arguments); the model's own, now unused,
-        # upsample is removed by the exporter's dead-code elimination.
-        self._resample = for_export and has_fusions
-        self._low: List[torch.Tensor] = []
-
-    def _capture(self, _module: nn.Module, _inputs: tuple, output: tuple) -> None:
-        self._low.append(output[0])
+        # BAFFSkipNet exposes its 1/8 fused scores (forward_scores): 'fast' computes confidence
+        # from them; other models (peers) fall back to the exact confidence.
+        self._has_scores = hasattr(model, 'forward_scores')
+        self._fast = head == 'fast' and self._has_scores
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
         """Return (logits, *weights) or (labels uint8, confidence uint8, *weights)."""
-        hook = None
-        if self._fast or self._resample:
-            # The model's forward ends in F.interpolate(fused scores); a forward hook on the
-            # last fusion sees those 1/8 scores without changing the model (see docs/engine.md).
-            hook = self.model.fusions[-1].register_forward_hook(self._capture)
-        try:
-            if self.with_weights:
-                logits, weights = self.model(x, return_weights=True)
-            else:
-                logits, weights = self.model(x), []
-        finally:
-            if hook is not None:
-                hook.remove()
-        low = self._low.pop() if self._low else None
-        self._low.clear()
-        if self._resample:
+        low = None
+        if self._has_scores:
+            low, weights = self.model.forward_scores(x)
+            # Sized from x.shape, so a traced export keeps dynamic H and W.
             logits = F.interpolate(low, size=x.shape[-2:], mode='bilinear', align_corners=False)
+        else:
+            logits, weights = self.model(x), []
+        if not self.with_weights:
+            weights = []
         if self.head == 'logits':
             return (logits, *weights)
         labels = torch.argmax(logits, dim=1).to(torch.uint8)
@@ -157,7 +137,7 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
     with_weights = with_weights and is_baff
     names = list(fusion_names if fusion_names is not None
                  else getattr(net, 'fusion_names', ())) if with_weights else []
-    graph = SegmentationGraph(net, head, with_weights, for_export=True).eval()
+    graph = SegmentationGraph(net, head, with_weights).eval()
     outputs = output_names(head, names)
     dynamic_axes = None
     if dynamic:

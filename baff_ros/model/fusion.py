@@ -59,8 +59,24 @@ class WeightNet(nn.Module):
 
     def forward(self, shallow: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
         h, w = shallow.shape[-2:]
-        x = torch.stack((shallow, deep), dim=2)
-        x = self.act3d(self.bn3d(self.conv3d(x))).squeeze(2)
+        # The 3D conv over the depth-2 volume stack(S, D) with a 2x3x3 kernel and no depth
+        # padding has exactly one output slice: conv2d(S, W[:, :, 0]) + conv2d(D, W[:, :, 1]),
+        # i.e. one 2D conv over cat(S, D) with the kernel's depth folded into its input
+        # channels. Same parameters and result, and runtimes run it as a plain, fast 2D conv.
+        k = self.conv3d.weight
+        w2d = k.transpose(1, 2).reshape(k.shape[0], 2 * k.shape[1], k.shape[3], k.shape[4])
+        x = F.conv2d(torch.cat((shallow, deep), dim=1), w2d, padding=1)
+        # BatchNorm3d over a depth-1 volume is BatchNorm2d: apply it on the 4D tensor so
+        # runtimes can fold it into the conv.
+        bn = self.bn3d
+        factor = 0.0 if bn.momentum is None else bn.momentum  # as nn.BatchNorm does
+        if bn.training and bn.track_running_stats and bn.num_batches_tracked is not None:
+            bn.num_batches_tracked.add_(1)
+            if bn.momentum is None:
+                factor = 1.0 / float(bn.num_batches_tracked)
+        x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias,
+                         bn.training or bn.running_mean is None, factor, bn.eps)
+        x = self.act3d(x)
         x = self.head(self.down(x))
         if self.block_size > 1:
             if self.upsample == 'nearest':

@@ -61,6 +61,31 @@ class BAFFSkipNet(nn.Module):
         self.fusion_names: Tuple[str, ...] = tuple(
             str(r) for r in reversed(self.encoder.reductions[:-1]))
 
+    def forward_scores(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
+        """Run everything but the final upsample.
+
+        Returns:
+            the fused class scores at 1/8 of the input (N, num_classes, H/8, W/8) and the weight
+            maps in fusion order (empty for ``fusion='add'``). Engines use this to compute
+            low-resolution confidence without hooks.
+        """
+        if x.dim() != 4 or x.shape[1] != self.cfg.in_channels:
+            raise ValueError(f'expected input of shape (N, {self.cfg.in_channels}, H, W), '
+                             f'got {tuple(x.shape)}')
+        if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
+            check_input_size(int(x.shape[-2]), int(x.shape[-1]))
+        feats = self.encoder(x)
+        scores = [head(f) for head, f in zip(self.score, feats)]
+        out = scores[-1]
+        weights: List[torch.Tensor] = []
+        for fusion, shallow in zip(self.fusions, reversed(scores[:-1])):
+            deep = F.interpolate(out, size=shallow.shape[-2:], mode='bilinear',
+                                 align_corners=False)
+            out, wmap = fusion(shallow, deep)
+            if wmap is not None:
+                weights.append(wmap)
+        return out, weights
+
     def forward(self, x: torch.Tensor, return_weights: bool = False
                 ) -> Union[torch.Tensor, Tuple[torch.Tensor, List[torch.Tensor]]]:
         """Segment a batch.
@@ -73,23 +98,9 @@ class BAFFSkipNet(nn.Module):
             logits (N, num_classes, H, W), and with ``return_weights`` the list of weight maps
             (N, 1, H/r, W/r) in fusion order (``fusion_names``); empty for ``fusion='add'``.
         """
-        if x.dim() != 4 or x.shape[1] != self.cfg.in_channels:
-            raise ValueError(f'expected input of shape (N, {self.cfg.in_channels}, H, W), '
-                             f'got {tuple(x.shape)}')
-        h, w = int(x.shape[-2]), int(x.shape[-1])
-        if not torch.jit.is_tracing() and not torch.compiler.is_compiling():
-            check_input_size(h, w)
-        feats = self.encoder(x)
-        scores = [head(f) for head, f in zip(self.score, feats)]
-        out = scores[-1]
-        weights: List[torch.Tensor] = []
-        for fusion, shallow in zip(self.fusions, reversed(scores[:-1])):
-            deep = F.interpolate(out, size=shallow.shape[-2:], mode='bilinear',
-                                 align_corners=False)
-            out, wmap = fusion(shallow, deep)
-            if wmap is not None:
-                weights.append(wmap)
-        logits = F.interpolate(out, size=(h, w), mode='bilinear', align_corners=False)
+        out, weights = self.forward_scores(x)
+        # size from x.shape (not ints) so a traced/exported graph keeps dynamic H and W.
+        logits = F.interpolate(out, size=x.shape[-2:], mode='bilinear', align_corners=False)
         if return_weights:
             return logits, weights
         return logits
