@@ -42,7 +42,7 @@ ARGUMENTS = {
     'model': ('', 'checkpoint path or bundled model name (empty: params_file\'s)'),
     'input_size': ('', 'network input as "[height, width]" (empty: params_file\'s)'),
     'device': ('cpu', 'cpu, cuda or cuda:N'),
-    'backend': ('torch', 'auto, torch, onnxruntime or tensorrt'),
+    'backend': ('auto', 'auto, torch, onnxruntime or tensorrt'),
     'use_sim_time': ('false', 'use /clock'),
     'log_level': ('info', 'debug, info, warn, error'),
     'autostart': ('true', 'configure and activate the lifecycle node on start'),

@@ -60,7 +60,7 @@ def node_params(args: argparse.Namespace, **fixed: Any):
     if args.config:
         values['model_config'] = args.config
     for name in ('backend', 'device', 'precision', 'threads'):
-        default = {'backend': 'torch', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}[name]
+        default = {'backend': 'auto', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}[name]
         if getattr(args, name) != default or name not in values:
             values[name] = getattr(args, name)
     if args.size:

@@ -45,7 +45,7 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
     from baff_ros.engine.backends import backend_names
 
     g = parser.add_argument_group('inference')
-    g.add_argument('--backend', default='torch', choices=('auto',) + backend_names(),
+    g.add_argument('--backend', default='auto', choices=('auto',) + backend_names(),
                    help='inference runtime (default: %(default)s)')
     g.add_argument('--device', default='cpu', help="cpu, cuda or cuda:N (default: %(default)s)")
     g.add_argument('--precision', default='fp32', choices=('fp32', 'fp16', 'int8'),

@@ -100,7 +100,7 @@ SCHEMA: Tuple[ParamSpec, ...] = (
               'default (an untrained model from model_config if none is installed)', **_RO),
     ParamSpec('model_config', 'string', '', 'without a checkpoint: architecture of an untrained '
               'model as key=value pairs (e.g. width_mult=0.35); for tests and demos only', **_RO),
-    ParamSpec('backend', 'string', 'torch', 'inference runtime: auto, torch, onnxruntime, '
+    ParamSpec('backend', 'string', 'auto', 'inference runtime: auto, torch, onnxruntime, '
               'tensorrt (those installed)', **_RO),
     ParamSpec('device', 'string', 'cpu', 'cpu, cuda or cuda:N', **_RO),
     ParamSpec('precision', 'string', 'fp32', 'numeric precision',
