@@ -91,8 +91,10 @@ def main(argv=None) -> int:
                 raise RuntimeError('JPEG encoding failed')
             msg = t['sensor_msgs/msg/CompressedImage'](header=header, format='rgb8; jpeg '
                                                        'compressed bgr8', data=jpeg.ravel())
-            bag.write(TOPIC, msg, stamp_ns, qos=sensor)
+            # CameraInfo first, as image_transport camera publishers do: the frame's info is
+            # there when the frame arrives.
             bag.write(INFO_TOPIC, camera_info(ts, header, h, w), stamp_ns, qos=sensor)
+            bag.write(TOPIC, msg, stamp_ns, qos=sensor)
     size = sum(p.stat().st_size for p in out.iterdir())
     print(f'{out}: {args.frames} frames {w}x{h} on {TOPIC} + {INFO_TOPIC}, '
           f'{size / 1e6:.2f} MB', file=sys.stderr)

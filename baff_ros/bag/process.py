@@ -113,7 +113,9 @@ class BagReport:
         frames: frames segmented.
         errors: frames that could not be decoded or segmented (logged, skipped).
         first_error: the first such error's message.
-        seconds: wall time of the whole run (read, segment, encode, write).
+        seconds: wall time of the frame loop (read, decode, segment, encode, write), from the
+            first message to the finished bag; model loading is in ``setup_seconds``.
+        setup_seconds: opening the bag and loading the model/backend.
         segment_ms: per frame, the Segmenter's own time (pre + infer + post).
         topics: output topic -> messages written.
     """
@@ -123,6 +125,7 @@ class BagReport:
     errors: int = 0
     first_error: str = ''
     seconds: float = 0.0
+    setup_seconds: float = 0.0
     segment_ms: List[float] = field(default_factory=list)
     topics: Dict[str, int] = field(default_factory=dict)
 
@@ -171,7 +174,8 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     with BagInput(src, topics, typestore) as bag:
         streams = {s.topic: s for s in bag.streams}
         info_topics = {s.camera_info: s.topic for s in bag.streams if s.camera_info}
-        out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite)
+        out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
+                        background=True)
         report = BagReport(output=out.path)
         owned = False
         try:
@@ -185,6 +189,8 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 pipes[topic] = Pipeline(params, sinks[topic], types, segmenter=seg, logger=log)
                 pipes[topic].load()
             bar = tqdm(total=bag.frame_count, unit='frame', disable=not progress)
+            t_loop = time.perf_counter()
+            report.setup_seconds = t_loop - t_start
             latched = set()
             for conn, stamp_ns, raw in bag.messages():
                 if copy_inputs:
@@ -222,7 +228,6 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 raise BagError(f'{src}: no frame could be segmented'
                                + (f' (first error: {report.first_error})'
                                   if report.first_error else ''))
-            report.topics = dict(out.counts)
             report.segment_ms = seg.times_ms
         except BaseException:
             out.abort()
@@ -231,5 +236,6 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             if owned:
                 seg.close()
         out.commit()
-    report.seconds = time.perf_counter() - t_start
+        report.topics = dict(out.counts)
+    report.seconds = time.perf_counter() - t_loop
     return report

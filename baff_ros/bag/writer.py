@@ -15,8 +15,10 @@
 
 import os
 from pathlib import Path
+import queue
 import shutil
-from typing import Dict, Optional
+import threading
+from typing import Any, Callable, Dict, Optional, Tuple
 
 STORAGES = ('mcap', 'sqlite3')
 
@@ -54,9 +56,16 @@ class BagOutput:
         typestore: rosbags typestore used to serialise new messages.
         storage: ``mcap`` (default) or ``sqlite3``.
         overwrite: replace an existing output.
+        background: (mcap) serialise and write on a worker thread, so a caller that segments frames
+            overlaps its inference with the previous frame's encoding and disk I/O (messages
+            keep their order; a write error surfaces at the next call or at commit).
     """
 
-    def __init__(self, path, typestore, storage: str = 'mcap', overwrite: bool = False) -> None:
+    #: Messages the background writer may hold before ``write`` blocks (bounded memory).
+    QUEUE_SIZE = 32
+
+    def __init__(self, path, typestore, storage: str = 'mcap', overwrite: bool = False,
+                 background: bool = False) -> None:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         if storage not in STORAGES:
@@ -77,6 +86,40 @@ class BagOutput:
         self.overwrite = overwrite
         self._connections: Dict[str, object] = {}
         self.counts: Dict[str, int] = {}
+        self._queue: Optional[queue.Queue] = None
+        self._error: Optional[BaseException] = None
+        self._thread: Optional[threading.Thread] = None
+        # sqlite3 connections are bound to the thread that opened them: sqlite3 bags are
+        # written in the caller's thread.
+        if background and storage == 'mcap':
+            self._queue = queue.Queue(self.QUEUE_SIZE)
+            self._thread = threading.Thread(target=self._drain, name='bag-writer', daemon=True)
+            self._thread.start()
+
+    def _drain(self) -> None:
+        while True:
+            job: Optional[Tuple[Callable[..., None], tuple]] = self._queue.get()
+            if job is None:
+                return
+            if self._error is None:
+                try:
+                    job[0](*job[1])
+                except BaseException as exc:  # noqa: BLE001 - re-raised in the caller's thread
+                    self._error = exc
+
+    def _submit(self, fn: Callable[..., None], *args: Any) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._queue is None:
+            fn(*args)
+        else:
+            self._queue.put((fn, args))
+
+    def _finish_queue(self) -> None:
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
 
     def connection(self, topic: str, msgtype: str, like=None, qos: Optional[list] = None):
         """Return the connection for ``topic``, created on first use.
@@ -108,17 +151,27 @@ class BagOutput:
 
     def write_raw(self, topic: str, msgtype: str, stamp_ns: int, raw: bytes, like=None) -> None:
         """Write already-serialised CDR bytes."""
-        self.writer.write(self.connection(topic, msgtype, like), stamp_ns, raw)
-        self.counts[topic] += 1
+        self._submit(self._write_raw, topic, msgtype, stamp_ns, raw, like)
 
     def write(self, topic: str, msg, stamp_ns: int, qos: Optional[list] = None) -> None:
         """Serialise a typestore message and write it."""
+        self._submit(self._write, topic, msg, stamp_ns, qos)
+
+    def _write_raw(self, topic: str, msgtype: str, stamp_ns: int, raw: bytes, like) -> None:
+        self.writer.write(self.connection(topic, msgtype, like), stamp_ns, raw)
+        self.counts[topic] += 1
+
+    def _write(self, topic: str, msg, stamp_ns: int, qos: Optional[list]) -> None:
         conn = self.connection(topic, msg.__msgtype__, qos=qos)
         self.writer.write(conn, stamp_ns, self.typestore.serialize_cdr(msg, msg.__msgtype__))
         self.counts[topic] += 1
 
     def commit(self) -> Path:
         """Finish the bag and move it to its final name."""
+        self._finish_queue()
+        if self._error is not None:
+            self.abort()
+            raise self._error
         self.writer.close()
         if self.path.exists():
             shutil.rmtree(self.path) if self.path.is_dir() else os.remove(self.path)
@@ -128,6 +181,9 @@ class BagOutput:
 
     def abort(self) -> None:
         """Drop everything written so far."""
+        if self._error is None:
+            self._error = RuntimeError('aborted')  # the worker skips what is still queued
+        self._finish_queue()
         try:
             self.writer.close()
         except Exception:  # noqa: BLE001 - already failing; the directory goes anyway

@@ -119,6 +119,7 @@ def print_report(report) -> None:
         note(f'  {topic}: {count}')
     if report.errors:
         note(f'{report.errors} frame(s) skipped; first: {report.first_error}')
-    note(f'{report.frames} frames in {report.seconds:.1f} s: {report.fps:.2f} frames/s end to '
-         f'end; the Segmenter alone: {report.segmenter_fps:.2f} frames/s '
+    note(f'{report.frames} frames in {report.seconds:.1f} s (+{report.setup_seconds:.1f} s '
+         f'setup): {report.fps:.2f} frames/s end to end; the Segmenter alone: '
+         f'{report.segmenter_fps:.2f} frames/s '
          f'(ratio {report.fps / report.segmenter_fps if report.segmenter_fps else 0:.2f})')
