@@ -15,10 +15,14 @@ def data_files():
         ('share/' + package_name, ['package.xml']),
     ]
     for folder, patterns in (('launch', ['*.py']), ('config', ['*.yaml', '*.rviz']),
-                             ('models', ['*.safetensors', '*.md', '*.json']),
-                             ('models/samples', ['*'])):
+                             ('models', ['*.safetensors', '*.md', '*.json'])):
         found = sorted(f for p in patterns for f in glob(os.path.join(folder, p))
                        if os.path.isfile(f))
+        if found:
+            files.append((os.path.join('share', package_name, folder), found))
+    # Sample data (the demo bag), directory structure kept.
+    for folder, _dirs, names in sorted(os.walk(os.path.join('models', 'samples'))):
+        found = sorted(os.path.join(folder, n) for n in names)
         if found:
             files.append((os.path.join('share', package_name, folder), found))
     return files
