@@ -29,6 +29,9 @@ COMMANDS = {
     'node': 'baff_ros.commands.node',
     'export': 'baff_ros.commands.export',
     'bench': 'baff_ros.commands.bench',
+    'synth': 'baff_ros.commands.synth',
+    'eval': 'baff_ros.commands.evaluate',
+    'train': 'baff_ros.commands.train',
 }
 
 

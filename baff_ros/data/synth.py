@@ -112,18 +112,18 @@ class Canvas:
 
 
 def _box(cam: Camera, x0: float, x1: float, y0: float, y1: float, z: float) -> np.ndarray:
-    """The face of a box at depth z facing the camera, as a polygon."""
+    """Project the face of a box at depth z that faces the camera (a polygon)."""
     return cam.project(np.array([x0, x1, x1, x0]), np.array([y0, y0, y1, y1]), np.full(4, z))
 
 
 def _side(cam: Camera, x: float, y0: float, y1: float, z0: float, z1: float) -> np.ndarray:
-    """A vertical plane parallel to the road (a facade) between depths z0 and z1."""
+    """Project a vertical plane parallel to the road (a facade) between depths z0 and z1."""
     return cam.project(np.full(4, x), np.array([y0, y1, y1, y0]), np.array([z0, z0, z1, z1]))
 
 
 def _ground(cam: Camera, x0: float, x1: float, z0: float, z1: float, y: float = 0.0
             ) -> np.ndarray:
-    """A flat strip on the ground between lateral x0..x1 and depths z0..z1."""
+    """Project a flat strip on the ground between lateral x0..x1 and depths z0..z1."""
     return cam.project(np.array([x0, x1, x1, x0]), np.full(4, y), np.array([z0, z0, z1, z1]))
 
 
@@ -474,7 +474,7 @@ def render(world: World, cam: Camera, rng: np.random.Generator
 
 
 def render_scene(size: Tuple[int, int], seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One random street scene: (RGB uint8 HxWx3, label IDs uint8 HxW, instance IDs int32 HxW)."""
+    """Render one random street scene: (RGB HxWx3, label IDs HxW uint8, instance IDs int32)."""
     rng = np.random.default_rng(seed)
     h, w = size
     cam = Camera(h, w, horizon=h * rng.uniform(0.36, 0.5), x=rng.uniform(-1.5, 1.5))
@@ -486,7 +486,7 @@ def render_scene(size: Tuple[int, int], seed: int) -> Tuple[np.ndarray, np.ndarr
 
 def render_sequence(n_frames: int, size: Tuple[int, int], seed: int, speed: float = 1.2
                     ) -> Tuple[List[np.ndarray], List[np.ndarray]]:
-    """A clip of the camera driving forward through one street.
+    """Render a clip of the camera driving forward through one street.
 
     Args:
         n_frames: number of frames.
