@@ -20,6 +20,7 @@ publishers. With ``autostart: true`` the node walks itself to active on start, o
 lifecycle manager (or ``ros2 lifecycle set``) drives it.
 """
 
+import array
 import sys
 from typing import Any, Dict, List, Optional
 
@@ -46,7 +47,9 @@ RCLPY_TYPES = MessageTypes(
     CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
     VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
     DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue,
-    byte=lambda v: bytes([v]), data=bytes)
+    # uint8[] fields: an array('B') is stored as is; bytes or lists go through rosidl's
+    # per-element checks (seconds for a 720p image unless python runs with -O).
+    byte=lambda v: bytes([v]), data=lambda b: array.array('B', b))
 
 _PARAM_TYPES = {'string': ParameterType.PARAMETER_STRING,
                 'integer': ParameterType.PARAMETER_INTEGER,
@@ -219,10 +222,21 @@ class SegmentationNode(LifecycleNode):
             self.pipeline.close()
 
 
+class _ShutdownOnExit:
+    """On Humble: shut rclpy down on exit, as newer rclpy.init context managers do."""
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: Any) -> None:
+        rclpy.try_shutdown()
+
+
 def main(args: Optional[List[str]] = None) -> None:
     """Entry point of ``ros2 run baff_ros segment``."""
     try:
-        with rclpy.init(args=args):
+        # rclpy.init returns a context manager from Jazzy on, None on Humble.
+        with rclpy.init(args=args) or _ShutdownOnExit():
             node = SegmentationNode()
             if node.get_parameter('autostart').value:
                 node.trigger_configure()
