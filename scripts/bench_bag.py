@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Bag throughput vs the Segmenter's own frame rate, measured side by side in one run.
+
+Usage: python scripts/bench_bag.py [--bag models/samples/street_drive] [--rounds 3]
+       [--backend auto] [--json bench_bag.json]
+
+Each round runs (a) the Segmenter alone over the bag's frames, decoded beforehand, and (b) the
+whole ``baff-ros bag`` processing of the same bag (read, decode, segment, encode, write), with
+the same model and backend. Prints a table of medians and the ratio, writes JSON.
+"""
+
+import argparse
+import json
+from pathlib import Path
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+
+
+def main(argv=None) -> int:
+    """Measure and report."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument('--bag', default='models/samples/street_drive')
+    p.add_argument('--rounds', type=int, default=3)
+    p.add_argument('--backend', default='auto')
+    p.add_argument('--model', default='')
+    p.add_argument('--json', default='bench_bag.json')
+    args = p.parse_args(argv)
+
+    from baff_ros.bag import BagInput
+    from baff_ros.bag.process import process_bag
+    from baff_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
+    from baff_ros.ros.params import NodeParams
+    from baff_ros.ros.pipeline import make_segmenter
+
+    params = NodeParams.from_dict({'backend': args.backend, 'model': args.model})
+    seg = make_segmenter(params)
+    frames = []
+    with BagInput(args.bag) as bag:
+        topic = bag.streams[0].topic
+        for conn, _, raw in bag.messages():
+            if conn.topic == topic:
+                msg = bag.deserialize(raw, conn.msgtype)
+                frames.append(compressed_to_rgb(msg) if hasattr(msg, 'format')
+                              else image_to_rgb(msg))
+    seg(*frames[0])  # warm-up
+    alone, whole = [], []
+    tmp = Path(tempfile.mkdtemp())
+    try:
+        for r in range(args.rounds):
+            t0 = time.perf_counter()
+            for image, order in frames:
+                seg(image, color_order=order)
+            alone.append(len(frames) / (time.perf_counter() - t0))
+            report = process_bag(args.bag, tmp / f'out{r}', params, segmenter=seg,
+                                 progress=False)
+            whole.append(report.fps)
+            print(f'round {r + 1}: Segmenter alone {alone[-1]:.2f} frames/s, bag '
+                  f'{whole[-1]:.2f} frames/s', file=sys.stderr)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+        seg.close()
+    result = {'bag': args.bag, 'frames': len(frames), 'rounds': args.rounds,
+              'backend': seg.backend.description, 'network_size': list(seg.input_size),
+              'segmenter_fps': alone, 'bag_fps': whole,
+              'segmenter_fps_median': statistics.median(alone),
+              'bag_fps_median': statistics.median(whole),
+              'ratio': statistics.median(whole) / statistics.median(alone)}
+    print('| what | frames/s (median) |')
+    print('|---|---:|')
+    print(f"| Segmenter alone (decoded frames) | {result['segmenter_fps_median']:.2f} |")
+    print(f"| baff-ros bag (read+decode+segment+encode+write) | {result['bag_fps_median']:.2f} |")
+    print(f"| ratio | {result['ratio']:.2f} |")
+    Path(args.json).write_text(json.dumps(result, indent=2) + '\n')
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
