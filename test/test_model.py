@@ -215,3 +215,11 @@ def test_forward_scores_is_forward_without_the_last_upsample():
     torch.testing.assert_close(
         F.interpolate(low, size=(64, 96), mode='bilinear', align_corners=False), logits)
     assert all(torch.equal(a, b) for a, b in zip(w1, w2))
+
+
+def test_flop_count_includes_the_folded_3d_conv():
+    from baff_ros.model.flops import count_macs
+    macs = count_macs(build_model(ModelConfig()), (256, 512))
+    # The 2x3x3 conv over 19 score channels into 8, on the 1/16 and 1/8 maps.
+    conv3d = (16 * 32 + 32 * 64) * 8 * 19 * 2 * 3 * 3
+    assert macs['fusions'] > conv3d

@@ -133,6 +133,10 @@ def save_checkpoint(model: BAFFSkipNet, path: os.PathLike, meta: Optional[Checkp
         save_file(tensors, str(tmp), metadata={METADATA_KEY: meta.to_json()})
         with open(tmp, 'rb') as f:
             os.fsync(f.fileno())
+        # Readable like any other file of the project (the writer creates it owner-only).
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     finally:
         if tmp.exists():

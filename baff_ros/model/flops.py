@@ -44,9 +44,23 @@ def count_macs(model: nn.Module, size: Tuple[int, int], prefix_split: str = 'fus
         Element-wise work (BN at inference folds into convs, activations, interpolation,
         the fusion's multiply-add) is not counted, as is usual for FLOP tables.
     """
+    from baff_ros.model.fusion import WeightNet
+
     totals = {'total': 0, prefix_split: 0}
     hooks = []
     for name, mod in model.named_modules():
+        if isinstance(mod, WeightNet):
+            # Its 3D conv runs as a functional 2D conv (see fusion.py), which module hooks do
+            # not see: count it from the weight net's input, one output slice per position.
+            def wn_hook(m, inp, _out, in_split=name.startswith(prefix_split)):
+                n, _, h, w = inp[0].shape
+                k = m.conv3d.kernel_size
+                macs = n * h * w * m.conv3d.out_channels * m.conv3d.in_channels * (
+                    k[0] * k[1] * k[2])
+                totals['total'] += macs
+                if in_split:
+                    totals[prefix_split] += macs
+            hooks.append(mod.register_forward_hook(wn_hook))
         if isinstance(mod, (nn.Conv2d, nn.Conv3d, nn.Linear)):
             in_split = name.startswith(prefix_split)
 
