@@ -21,7 +21,7 @@ import numpy as np
 
 
 def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarray:
-    """Overlay on top, the weight maps as heat maps side by side below (RGB uint8).
+    """Stack the overlay on top of the weight maps, drawn side by side as heat maps (RGB).
 
     Args:
         overlay_rgb: (H, W, 3) overlay image.
@@ -38,9 +38,13 @@ def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarr
     tiles = []
     for name, wmap in sorted(weights.items(), key=lambda kv: -int(kv[0])):
         wf = wmap.astype(np.float32) / 255.0 if wmap.dtype == np.uint8 else wmap
-        tile = weight_heatmap(wf, (tile_h, tile_w))
-        cv2.putText(tile, f'BAFF w 1/{name}', (6, 18), cv2.FONT_HERSHEY_SIMPLEX, 0.5,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        lo, hi = float(wf.min()), float(wf.max())
+        # Stretch the colours over the map's own range (printed on the tile): learned maps
+        # often vary by a few hundredths around their mean, invisible on an absolute scale.
+        shown = (wf - lo) / (hi - lo) if hi - lo > 1e-3 else wf
+        tile = weight_heatmap(shown, (tile_h, tile_w))
+        cv2.putText(tile, f'BAFF w 1/{name}: {lo:.2f} (dark) .. {hi:.2f} (bright)', (6, 18),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
     row = np.concatenate(tiles, axis=1)
     if row.shape[1] < w:
