@@ -43,28 +43,9 @@ TARGETS = {'label_agreement_min': 0.999, 'baff_over_skipnet_max': 1.05,
 
 def count_flops(model: nn.Module, size: Tuple[int, int]) -> int:
     """Count FLOPs (2 x multiply-accumulates) of conv, transposed conv and linear layers."""
-    total = [0]
+    from baff_ros.model.flops import count_macs
 
-    def hook(m: nn.Module, inp: tuple, out: torch.Tensor) -> None:
-        if isinstance(m, nn.ConvTranspose2d):
-            # Each input element is scattered through the kernel to out_channels / groups.
-            k = m.kernel_size[0] * m.kernel_size[1]
-            total[0] += inp[0].numel() * k * m.out_channels // m.groups
-        elif isinstance(m, (nn.Conv2d, nn.Conv3d)):
-            k = int(np.prod(m.kernel_size))
-            total[0] += out.numel() * k * m.in_channels // m.groups
-        elif isinstance(m, nn.Linear):
-            total[0] += out.numel() * m.in_features
-
-    hooks = [m.register_forward_hook(hook) for m in model.modules()
-             if isinstance(m, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear))]
-    try:
-        with torch.inference_mode():
-            model.eval()(torch.zeros(1, 3, *size))
-    finally:
-        for h in hooks:
-            h.remove()
-    return 2 * total[0]
+    return 2 * count_macs(model, size)['total']
 
 
 def build_models(names: Sequence[str], num_classes: int = 19, seed: int = 0

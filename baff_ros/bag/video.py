@@ -43,8 +43,8 @@ def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarr
         # often vary by a few hundredths around their mean, invisible on an absolute scale.
         shown = (wf - lo) / (hi - lo) if hi - lo > 1e-3 else wf
         tile = weight_heatmap(shown, (tile_h, tile_w))
-        cv2.putText(tile, f'BAFF w 1/{name}: {lo:.2f} (dark) .. {hi:.2f} (bright)', (6, 18),
-                    cv2.FONT_HERSHEY_SIMPLEX, 0.5, (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(tile, f'BAFF w 1/{name}: {lo:.2f}-{hi:.2f}', (6, 16),
+                    cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
     row = np.concatenate(tiles, axis=1)
     if row.shape[1] < w:

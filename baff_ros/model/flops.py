@@ -21,7 +21,11 @@ from torch import nn
 from baff_ros.model.skipnet import BAFFSkipNet
 
 
-def _conv_macs(module: nn.Module, out: torch.Tensor) -> int:
+def _conv_macs(module: nn.Module, inp: torch.Tensor, out: torch.Tensor) -> int:
+    if isinstance(module, nn.ConvTranspose2d):
+        # Each input element is scattered through the kernel to out_channels / groups.
+        k = module.kernel_size[0] * module.kernel_size[1]
+        return int(inp.numel() * k * module.out_channels // module.groups)
     if isinstance(module, (nn.Conv2d, nn.Conv3d)):
         kernel = 1
         for k in module.kernel_size:
@@ -36,7 +40,7 @@ def _conv_macs(module: nn.Module, out: torch.Tensor) -> int:
 @torch.no_grad()
 def count_macs(model: nn.Module, size: Tuple[int, int], prefix_split: str = 'fusions'
                ) -> Dict[str, int]:
-    """Multiply-accumulates of convolutions and linear layers for one (1, C, H, W) input.
+    """Count multiply-accumulates of convolutions and linear layers for one (1, C, H, W) input.
 
     Returns:
         ``{'total': ..., '<prefix_split>': ...}``: all MACs, and those of modules whose
@@ -61,11 +65,11 @@ def count_macs(model: nn.Module, size: Tuple[int, int], prefix_split: str = 'fus
                 if in_split:
                     totals[prefix_split] += macs
             hooks.append(mod.register_forward_hook(wn_hook))
-        if isinstance(mod, (nn.Conv2d, nn.Conv3d, nn.Linear)):
+        if isinstance(mod, (nn.Conv2d, nn.Conv3d, nn.ConvTranspose2d, nn.Linear)):
             in_split = name.startswith(prefix_split)
 
-            def hook(m, _inp, out, in_split=in_split):
-                macs = _conv_macs(m, out)
+            def hook(m, inp, out, in_split=in_split):
+                macs = _conv_macs(m, inp[0], out)
                 totals['total'] += macs
                 if in_split:
                     totals[prefix_split] += macs
