@@ -85,3 +85,8 @@ def outputs_to_arrays(outputs: Dict[str, object]) -> Dict[str, np.ndarray]:
     from baff_ros.ros.image_codec import image_to_array
 
     return {k: image_to_array(m) for k, m in outputs.items() if hasattr(m, 'encoding')}
+
+
+def weight_arrays(arrays: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
+    """Pick the weight maps out of decoded outputs: ``'weights/8'`` -> ``'8'``."""
+    return {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}

@@ -18,7 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, Optional
 
-from baff_ros.commands.common import add_backend_args, add_model_args, note
+from baff_ros.commands.common import add_backend_args, add_model_args, BACKEND_DEFAULTS, note
 
 HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
         'a new bag')
@@ -59,8 +59,8 @@ def node_params(args: argparse.Namespace, **fixed: Any):
         values['model'] = args.model
     if args.config:
         values['model_config'] = args.config
-    for name in ('backend', 'device', 'precision', 'threads'):
-        default = {'backend': 'auto', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}[name]
+    for name, default in BACKEND_DEFAULTS.items():
+        # An option given on the command line wins over the parameter file.
         if getattr(args, name) != default or name not in values:
             values[name] = getattr(args, name)
     if args.size:
@@ -78,16 +78,14 @@ def make_video_callback(path: Optional[str]):
     """(on_frame callback, video) writing a montage per frame, or (None, None)."""
     if not path:
         return None, None
-    from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays
+    from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays, weight_arrays
 
     video = MontageVideo(path)
 
     def on_frame(stream, msg, outputs) -> None:
         arrays = outputs_to_arrays(outputs)
-        if 'overlay' not in arrays:
-            return
-        weights = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}
-        video.add(montage(arrays['overlay'], weights))
+        if 'overlay' in arrays:
+            video.add(montage(arrays['overlay'], weight_arrays(arrays)))
     return on_frame, video
 
 

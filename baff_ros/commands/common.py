@@ -40,17 +40,23 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                         'inline pairs such as fusion=add,width_mult=0.5')
 
 
+#: Defaults of the inference options (also what "not given on the command line" means).
+BACKEND_DEFAULTS = {'backend': 'auto', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}
+
+
 def add_backend_args(parser: argparse.ArgumentParser) -> None:
     """--backend / --device / --precision / --threads / --size."""
     from baff_ros.engine.backends import backend_names
 
     g = parser.add_argument_group('inference')
-    g.add_argument('--backend', default='auto', choices=('auto',) + backend_names(),
+    d = BACKEND_DEFAULTS
+    g.add_argument('--backend', default=d['backend'], choices=('auto',) + backend_names(),
                    help='inference runtime (default: %(default)s)')
-    g.add_argument('--device', default='cpu', help="cpu, cuda or cuda:N (default: %(default)s)")
-    g.add_argument('--precision', default='fp32', choices=('fp32', 'fp16', 'int8'),
+    g.add_argument('--device', default=d['device'],
+                   help='cpu, cuda or cuda:N (default: %(default)s)')
+    g.add_argument('--precision', default=d['precision'], choices=('fp32', 'fp16', 'int8'),
                    help='numeric precision (default: %(default)s)')
-    g.add_argument('--threads', type=int, default=0,
+    g.add_argument('--threads', type=int, default=d['threads'],
                    help='CPU threads for inference, 0 = runtime default')
     g.add_argument('--size', type=parse_size, metavar='HxW',
                    help="network input size, multiples of 32 (default: the model's)")

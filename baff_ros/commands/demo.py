@@ -58,7 +58,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     """Process the bag, save stills and a montage, print what was written and how to view it."""
     from baff_ros.bag.process import process_bag
-    from baff_ros.bag.video import montage, outputs_to_arrays
+    from baff_ros.bag.video import montage, outputs_to_arrays, weight_arrays
 
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     out_dir = Path(args.out)
@@ -85,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if i not in stills['at']:
             return
         arrays = outputs_to_arrays(outputs)
-        weights = {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}
+        weights = weight_arrays(arrays)
         for name, image in (('overlay', arrays.get('overlay')), ('color', arrays.get('color')),
                             ('montage', montage(arrays['overlay'], weights)
                              if 'overlay' in arrays else None)):
