@@ -39,8 +39,12 @@ def main(argv=None) -> int:
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--backend', default='auto')
     p.add_argument('--model', default='')
+    p.add_argument('--compression', default='none', choices=('none', 'zstd'))
+    p.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
+                   help='node parameter for both sides, e.g. -p threads:=1 (repeatable)')
     p.add_argument('--json', default='bench_bag.json')
     args = p.parse_args(argv)
+    import yaml
 
     from baff_ros.bag import BagInput
     from baff_ros.bag.process import process_bag
@@ -48,7 +52,11 @@ def main(argv=None) -> int:
     from baff_ros.ros.params import NodeParams
     from baff_ros.ros.pipeline import make_segmenter
 
-    params = NodeParams.from_dict({'backend': args.backend, 'model': args.model})
+    values = {'backend': args.backend, 'model': args.model}
+    for item in args.param:
+        name, value = item.split(':=', 1)
+        values[name] = yaml.safe_load(value)
+    params = NodeParams.from_dict(values)
     seg = make_segmenter(params)
     frames = []
     with BagInput(args.bag) as bag:
@@ -68,7 +76,8 @@ def main(argv=None) -> int:
                 seg(image, color_order=order)
             alone.append(len(frames) / (time.perf_counter() - t0))
             report = process_bag(args.bag, tmp / f'out{r}', params, segmenter=seg,
-                                 progress=False)
+                                 progress=False, compression=args.compression)
+            size_mb = sum(f.stat().st_size for f in (tmp / f'out{r}').iterdir()) / 1e6
             whole.append(report.fps)
             print(f'round {r + 1}: Segmenter alone {alone[-1]:.2f} frames/s, bag '
                   f'{whole[-1]:.2f} frames/s', file=sys.stderr)
@@ -76,6 +85,7 @@ def main(argv=None) -> int:
         shutil.rmtree(tmp, ignore_errors=True)
         seg.close()
     result = {'bag': args.bag, 'frames': len(frames), 'rounds': args.rounds,
+              'params': values, 'compression': args.compression, 'output_mb': size_mb,
               'backend': seg.backend.description, 'network_size': list(seg.input_size),
               'segmenter_fps': alone, 'bag_fps': whole,
               'segmenter_fps_median': statistics.median(alone),
@@ -86,6 +96,7 @@ def main(argv=None) -> int:
     print(f"| Segmenter alone (decoded frames) | {result['segmenter_fps_median']:.2f} |")
     print(f"| baff-ros bag (read+decode+segment+encode+write) | {result['bag_fps_median']:.2f} |")
     print(f"| ratio | {result['ratio']:.2f} |")
+    print(f"output bag: {size_mb:.1f} MB")
     Path(args.json).write_text(json.dumps(result, indent=2) + '\n')
     return 0
 

@@ -16,10 +16,15 @@
 Runs ``baff-ros node`` as a child process on a private loopback DDS domain, a camera and a
 listener in this process, and reports:
 
-* overhead: receive->publish time inside the node minus inference time (frames sent one at a
-  time, so nothing waits), and camera stamp -> listener receive minus inference;
-* load: a ``--rate`` Hz stream for ``--duration`` s: processed rate vs 1 / inference time,
-  stamp -> receive latency p50/p99, frames dropped, node RSS growth.
+* overhead (frames sent one at a time, so nothing waits), from the node's diagnostics:
+  camera stamp -> first output (labels) published, split into the DDS transport of the input
+  frame (stamp -> node receive), the node's own work and the Segmenter's time (pre-process +
+  inference + post-process); and receive -> last output published (all outputs);
+* load: a ``--rate`` Hz stream for ``--duration`` s: processed rate vs 1 / Segmenter time,
+  stamp -> listener latency p50/p99, frames dropped, node RSS growth.
+
+``--outputs`` picks what the listener subscribes to (the node computes only those): ``all``,
+or a comma list such as ``labels,camera_info`` (what a navigation consumer takes).
 
     python scripts/bench_node.py --duration 10 --json bench_node.json --save-images docs/img
 """
@@ -55,6 +60,16 @@ def street(h: int, w: int, shift: int = 0) -> np.ndarray:
     return img
 
 
+def camera_info(h: int, w: int):
+    """Return a pinhole CameraInfo for an h x w camera (so camera_info is an output too)."""
+    from baff_ros.ros.dds import msgs
+    f = 0.8 * w
+    return msgs.CameraInfo(height=h, width=w, distortion_model='plumb_bob', d=[0.0] * 5,
+                           k=[f, 0.0, w / 2, 0.0, f, h / 2, 0.0, 0.0, 1.0],
+                           r=[1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],
+                           p=[f, 0.0, w / 2, 0.0, 0.0, f, h / 2, 0.0, 0.0, 0.0, 1.0, 0.0])
+
+
 def main() -> int:
     """Run the benchmark; print a table and optionally write JSON."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -64,6 +79,10 @@ def main() -> int:
     ap.add_argument('--size', default='352x640', help='network input HxW')
     ap.add_argument('--model', help='checkpoint (default: an untrained width_mult=0.35 model)')
     ap.add_argument('--frames', type=int, default=30, help='frames for the overhead phase')
+    ap.add_argument('--outputs', default='all',
+                    help="outputs to subscribe to: 'all' or a comma list of keys")
+    ap.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
+                    help='extra node parameter (repeatable), e.g. -p threads:=1')
     ap.add_argument('--json', help='write the results here')
     ap.add_argument('--save-images', metavar='DIR',
                     help='save one received colour mask and weight map as PNG')
@@ -91,10 +110,13 @@ def main() -> int:
     cmd = [sys.executable, '-m', 'baff_ros.cli', 'node', '--params',
            str(ROOT / 'config' / 'segment.yaml'), '--ros-args', '-p', f'model:={model}',
            '-p', f'input_size:=[{nh}, {nw}]', '-p', 'diagnostics_period:=0.5']
+    for item in args.param:
+        cmd += ['-p', item]
     with open(log_path, 'w') as log:
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT)
     results = {'image': [ih, iw], 'network': [nh, nw], 'rate_hz': args.rate,
-               'duration_s': args.duration, 'model': model, 'cpu_count': os.cpu_count()}
+               'duration_s': args.duration, 'model': model, 'cpu_count': os.cpu_count(),
+               'outputs': args.outputs, 'params': args.param}
     try:
         deadline = time.monotonic() + 120
         while READY_LINE not in log_path.read_text():
@@ -103,8 +125,15 @@ def main() -> int:
             time.sleep(0.1)
         dds = RosDds(domain)
         camera = Camera(dds)
-        keys = ['labels', 'color', 'overlay', 'weights/8', 'weights/16', 'diagnostics']
-        rec = Recorder(dds, keys, keep=50)
+        if args.outputs == 'all':
+            keys = ['labels', 'camera_info', 'confidence', 'color', 'overlay', 'weights/8',
+                    'weights/16']
+        else:
+            keys = [k.strip() for k in args.outputs.split(',')]
+            if 'labels' not in keys:
+                raise SystemExit('--outputs must include labels (latency is measured on it)')
+        rec = Recorder(dds, keys + ['diagnostics'], keep=50)
+        info = camera_info(ih, iw)
         if not rec.wait(camera.matched, 30):
             raise SystemExit('the node never subscribed')
         frames = [street(ih, iw, 24 * i) for i in range(8)]
@@ -112,7 +141,7 @@ def main() -> int:
         # Phase 1: one frame at a time; the node is idle when each arrives.
         e2e = []
         for i in range(args.frames):
-            msg = camera.publish(frames[i % 8])
+            msg = camera.publish(frames[i % 8], info=info)
             stamp = msg.header.stamp
             if rec.wait(lambda: rec.find('labels', stamp), 10):
                 t = rec.find_time('labels', stamp)
@@ -120,12 +149,19 @@ def main() -> int:
             time.sleep(0.05)
         time.sleep(1.0)
         d = rec.diagnostics()
-        infer, node_lat = float(d['infer_ms']), float(d['node_latency_ms'])
+        seg_ms, first = float(d['segment_ms']), float(d['first_output_latency_ms'])
+        transport = float(d['stamp_latency_ms']) - float(d['node_latency_ms'])
         results['overhead'] = {
-            'infer_ms_p50': infer, 'node_receive_to_publish_ms_p50': node_lat,
-            'node_overhead_ms': node_lat - infer,
-            'stamp_to_listener_ms_p50': float(np.median(e2e)) if e2e else None,
-            'stamp_to_listener_overhead_ms': float(np.median(e2e)) - infer if e2e else None}
+            'infer_ms_p50': float(d['infer_ms']), 'segment_ms_p50': seg_ms,
+            'transport_in_ms_p50': transport,
+            'receive_to_first_publish_ms_p50': first,
+            'node_work_before_first_publish_ms': first - seg_ms,
+            'stamp_to_first_publish_ms': transport + first,
+            'stamp_to_first_publish_minus_segment_ms': transport + first - seg_ms,
+            'receive_to_last_publish_ms_p50': float(d['node_latency_ms']),
+            'node_work_all_outputs_ms': float(d['node_latency_ms']) - seg_ms,
+            'stamp_to_listener_labels_ms_p50': float(np.median(e2e)) if e2e else None,
+            'diagnostics': d}
         if args.save_images:
             import cv2
             out = Path(args.save_images)
@@ -153,7 +189,7 @@ def main() -> int:
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
         t0 = time.time()
-        sent = camera.stream(lambda n: frames[n % 8], args.rate, args.duration)
+        sent = camera.stream(lambda n: frames[n % 8], args.rate, args.duration, info=info)
         elapsed = time.time() - t0
         stop.set()
         sampler.join()
@@ -163,13 +199,15 @@ def main() -> int:
                if s.header.stamp.sec + s.header.stamp.nanosec * 1e-9 >= t0]
         d1 = rec.diagnostics()
         processed = rec.counts['labels'] - count0
-        infer = float(d1['infer_ms'])
+        seg_load = float(d1['segment_ms'])
         results['load'] = {
             'sent': sent, 'sent_hz': sent / elapsed, 'processed': processed,
             'processed_hz': processed / elapsed,
-            'max_hz_from_inference': 1e3 / infer if infer else None,
-            'max_hz_from_processing': 1e3 / float(d1['process_ms']),
-            'infer_ms_p50': infer, 'process_ms_p50': float(d1['process_ms']),
+            'hz_from_segment_idle': 1e3 / seg_ms, 'hz_from_segment_under_load': 1e3 / seg_load,
+            'processed_vs_idle_segment_rate': processed / elapsed * seg_ms / 1e3,
+            'processed_vs_loaded_segment_rate': processed / elapsed * seg_load / 1e3,
+            'segment_ms_p50': seg_load, 'infer_ms_p50': float(d1['infer_ms']),
+            'process_ms_p50': float(d1['process_ms']),
             'latency_ms_p50': float(np.percentile(lat, 50)) if lat else None,
             'latency_ms_p99': float(np.percentile(lat, 99)) if lat else None,
             'dropped': int(d1['frames_dropped']) - int(d0['frames_dropped']),
@@ -185,22 +223,31 @@ def main() -> int:
                 proc.kill()
     o, ld = results['overhead'], results['load']
     rows = [
-        ('inference p50 (ms)', f'{o["infer_ms_p50"]:.1f}'),
-        ('node receive->publish p50 (ms)', f'{o["node_receive_to_publish_ms_p50"]:.1f}'),
-        ('node overhead = above - inference (ms)', f'{o["node_overhead_ms"]:.1f}'),
-        ('camera stamp->listener p50 (ms)', f'{o["stamp_to_listener_ms_p50"]:.1f}'),
-        ('stamp->listener - inference (ms)', f'{o["stamp_to_listener_overhead_ms"]:.1f}'),
+        ('Segmenter p50 (pre + inference + post), idle (ms)', f'{o["segment_ms_p50"]:.1f}'),
+        ('  of which inference (ms)', f'{o["infer_ms_p50"]:.1f}'),
+        ('DDS transport of the input, stamp -> node receive (ms)',
+         f'{o["transport_in_ms_p50"]:.1f}'),
+        ('node receive -> labels published (ms)', f'{o["receive_to_first_publish_ms_p50"]:.1f}'),
+        ('node work before labels published (ms)',
+         f'{o["node_work_before_first_publish_ms"]:.1f}'),
+        ('stamp -> labels published - Segmenter (ms)',
+         f'{o["stamp_to_first_publish_minus_segment_ms"]:.1f}'),
+        ('node receive -> last output published (ms)',
+         f'{o["receive_to_last_publish_ms_p50"]:.1f}'),
+        ('camera stamp -> listener has labels (ms)',
+         f'{o["stamp_to_listener_labels_ms_p50"]:.1f}'),
         (f'stream: sent Hz ({args.rate:g} asked)', f'{ld["sent_hz"]:.1f}'),
         ('stream: processed Hz', f'{ld["processed_hz"]:.1f}'),
-        ('stream: 1 / inference (Hz)', f'{ld["max_hz_from_inference"]:.1f}'),
-        ('stream: 1 / node processing (Hz)', f'{ld["max_hz_from_processing"]:.1f}'),
+        ('stream: 1 / Segmenter idle, under load (Hz)',
+         f'{ld["hz_from_segment_idle"]:.1f}, {ld["hz_from_segment_under_load"]:.1f}'),
         ('stream: latency p50 / p99 (ms)',
          f'{ld["latency_ms_p50"]:.0f} / {ld["latency_ms_p99"]:.0f}'),
         ('stream: dropped frames', str(ld['dropped'])),
         ('stream: node RSS start -> end (MB)', f'{ld["rss_mb_start"]:.0f} -> '
                                                f'{ld["rss_mb_end"]:.0f}'),
     ]
-    print(f'node benchmark: {iw}x{ih} rgb8 input, network {nh}x{nw}, {os.cpu_count()} CPUs')
+    print(f'node benchmark: {iw}x{ih} rgb8 input, network {nh}x{nw}, outputs {args.outputs}, '
+          f'{os.cpu_count()} CPUs')
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f'  {name:<{width}}  {value:>12}')

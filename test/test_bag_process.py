@@ -273,3 +273,31 @@ def test_cli_writes_bag_and_video(tmp_path, checkpoint, capsys):
     assert ok and frames == N
     # overlay (H) on top of a row of weight heat maps
     assert first.shape[0] > H and first.shape[1] == W
+
+
+def test_zstd_compressed_output_reads_back_everywhere(tmp_path, checkpoint):
+    reader = pytest.importorskip('mcap_ros2.reader')
+    from mcap.reader import make_reader
+    src = _make_bag(tmp_path / 'in')
+    process_bag(src, tmp_path / 'plain', _params(checkpoint), progress=False)
+    assert main(['bag', str(src), str(tmp_path / 'zstd'), '--model', str(checkpoint),
+                 '--compression', 'zstd', '--quiet']) == 0
+    plain = next((tmp_path / 'plain').glob('*.mcap'))
+    packed = next((tmp_path / 'zstd').glob('*.mcap'))
+    with open(packed, 'rb') as f:
+        chunks = make_reader(f).get_summary().chunk_indexes
+    assert chunks and {c.compression for c in chunks} == {'zstd'}
+    assert packed.stat().st_size < plain.stat().st_size / 2
+    # Same messages through rosbags and through the independent decoder.
+    a, b = _Reader(tmp_path / 'plain').by_topic, _Reader(tmp_path / 'zstd').by_topic
+    assert set(a) == set(b)
+    for (_, x), (_, y) in zip(a['/cam/segmentation/labels'], b['/cam/segmentation/labels']):
+        assert np.array_equal(x.data, y.data)
+    labels = [m for m in reader.read_ros2_messages(str(packed))
+              if m.channel.topic == '/cam/segmentation/labels']
+    assert len(labels) == N
+    assert bytes(labels[0].ros_msg.data) == bytes(a['/cam/segmentation/labels'][0][1].data)
+    with pytest.raises(ValueError, match='needs mcap'):
+        process_bag(src, tmp_path / 'sq', _params(checkpoint), storage='sqlite3',
+                    compression='zstd', progress=False)
+    assert not (tmp_path / 'sq').exists()

@@ -16,6 +16,7 @@
 import subprocess
 import sys
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -141,24 +142,34 @@ def test_compressed_input(segmenter):
     assert np.array_equal(image_to_array(out['labels']), segmenter(rgb).labels)
 
 
+def wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, 'timed out'
+        time.sleep(0.005)
+
+
 def test_latest_frame_only_and_malformed_frames(segmenter):
     sink = Sink(subscribed={'labels'})
     pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
     pipe.start()
     try:
-        sink.gate.clear()  # the worker blocks in publish: "inference" in progress
+        sink.gate.clear()  # the publishing stage blocks: a slow consumer
         pipe.submit(frame(sec=1)[1])
-        deadline = threading.Event()
-        while not pipe._busy and not deadline.wait(0.01):
-            pass
-        for sec in range(2, 6):
+        wait_for(lambda: pipe._publishing)
+        # Stage 1 segments the next frame while frame 1 is being published ...
+        pipe.submit(frame(sec=2)[1])
+        wait_for(lambda: pipe._ready is not None)
+        # ... and then waits for stage 2: newer frames replace each other in the slot.
+        for sec in range(3, 6):
             pipe.submit(frame(sec=sec)[1])
+        assert pipe.busy and not pipe.wait_idle(0.2)
         sink.gate.set()
         assert pipe.wait_idle(30)
-        assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 5]
+        assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 2, 5]
         snap = pipe.stats.snapshot()
         assert (snap['frames_received'], snap['frames_processed'],
-                snap['frames_dropped']) == (5, 2, 3)
+                snap['frames_dropped']) == (5, 3, 2)
         # Malformed frames are counted and skipped; the node keeps serving.
         bad = frame(sec=6)[1]
         bad.step = 3
@@ -173,9 +184,42 @@ def test_latest_frame_only_and_malformed_frames(segmenter):
         status = diag.status[0]
         values = {kv.key: kv.value for kv in status.values}
         assert status.level == m.WARN and values['decode_errors'] == '1'
-        assert values['frames_dropped'] == '3' and float(values['infer_ms']) > 0
+        assert values['frames_dropped'] == '2' and float(values['infer_ms']) > 0
+        assert 0 < float(values['segment_ms']) <= float(values['process_ms'])
+        assert 0 < float(values['first_output_latency_ms']) <= float(values['node_latency_ms'])
     finally:
         pipe.close()
+
+
+def test_a_failing_publish_is_counted_and_the_node_keeps_serving(segmenter):
+    class Flaky(Sink):
+        def publish(self, key, msg):
+            if msg.header.stamp.sec == 2:
+                raise RuntimeError('writer gone')
+            super().publish(key, msg)
+
+    sink = Flaky(subscribed={'labels'})
+    pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
+    pipe.start()
+    try:
+        for sec in (1, 2, 3):
+            pipe.submit(frame(sec=sec)[1])
+            assert pipe.wait_idle(30)
+        assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 3]
+        snap = pipe.stats.snapshot()
+        assert snap['errors'] == 1 and 'writer gone' in snap['last_error']
+    finally:
+        pipe.close()
+
+
+def test_outputs_go_out_navigation_first(segmenter):
+    sink = Sink()
+    pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
+    pipe.load()
+    pipe.set_camera_info(camera_info())
+    pipe.process(frame()[1])
+    assert [k for k, _ in sink.published] == [
+        'labels', 'camera_info', 'confidence', 'weights/16', 'weights/8', 'color', 'overlay']
 
 
 def test_frame_skip(segmenter):
@@ -210,3 +254,15 @@ def test_core_imports_without_ros_or_dds():
     res = subprocess.run([sys.executable, '-c', code], capture_output=True, text=True,
                          timeout=120)
     assert res.returncode == 0 and res.stdout.strip() == 'ok', res.stderr
+
+
+def test_colorize_is_the_palette_lookup():
+    from baff_ros.engine.visualize import colorize, palette_lut
+    lut = palette_lut(np.random.default_rng(1).integers(0, 256, (19, 3)))
+    labels = np.arange(256, dtype=np.uint8).reshape(16, 16).repeat(3, axis=1)
+    assert np.array_equal(colorize(labels, lut), np.take(lut, labels, axis=0))
+    out = np.empty(labels.shape + (3,), np.uint8)
+    assert colorize(labels, lut, out=out) is not None and np.array_equal(out, lut[labels])
+    assert not colorize(np.full((2, 2), 255, np.uint8), lut).any()  # unknown = black
+    with pytest.raises(ValueError, match='uint8'):
+        colorize(labels.astype(np.int32), lut)

@@ -18,10 +18,13 @@ the same outputs, the same headers. Only the middleware differs: here messages a
 typestore classes, published by writing them to the output bag at the input frame's log time.
 """
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 import logging
 import time
-from typing import Any, Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -146,7 +149,7 @@ FrameCallback = Callable[[ImageStream, Any, Dict[str, Any]], None]
 def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mcap',
                 typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
                 segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
-                progress: bool = True) -> BagReport:
+                progress: bool = True, compression: str = 'none') -> BagReport:
     """Segment the image topic(s) of ``src`` and write ``dst``.
 
     Args:
@@ -161,6 +164,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         segmenter: an existing Segmenter (else created from ``params``).
         on_frame: called after each frame with (stream, input message, key -> output message).
         progress: show a progress bar.
+        compression: output compression, ``none`` or ``zstd`` (mcap chunks).
 
     Raises:
         BagError: unreadable bag, unknown topic, or no frame could be segmented.
@@ -175,9 +179,10 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         streams = {s.topic: s for s in bag.streams}
         info_topics = {s.camera_info: s.topic for s in bag.streams if s.camera_info}
         out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
-                        background=True)
+                        background=True, compression=compression)
         report = BagReport(output=out.path)
         owned = False
+        stage1 = ThreadPoolExecutor(1, thread_name_prefix='baff_segment')
         try:
             seg = _TimedSegmenter(segmenter or make_segmenter(params, log.info))
             owned = segmenter is None
@@ -192,37 +197,69 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             t_loop = time.perf_counter()
             report.setup_seconds = t_loop - t_start
             latched = set()
+            # Two stages, as in the live node: a worker thread decodes and segments frame
+            # i + 1 while this thread builds and writes the outputs of frame i. Writes stay
+            # in this thread and in input order: a FIFO of write actions, where a frame's
+            # action first waits for its segmentation.
+            actions: Deque[Tuple[bool, Callable[[], None]]] = deque()
+            in_flight = 0
+
+            def finish_frame(future: Optional[Future], topic: str, stamp_ns: int, msg: Any,
+                             error: Optional[Exception] = None) -> None:
+                try:
+                    if error is not None:
+                        raise error
+                    job = future.result()
+                except (ImageCodecError, ValueError) as exc:
+                    report.errors += 1
+                    report.first_error = report.first_error or f'{topic}: {exc}'
+                    if report.errors <= 5:
+                        log.warning('frame at %d ns on %s skipped: %s', stamp_ns, topic, exc)
+                else:
+                    sink = sinks[topic]
+                    sink.stamp_ns = stamp_ns
+                    sink.frame_outputs = {}
+                    pipes[topic].publish(job)
+                    report.frames += 1
+                    if on_frame is not None:
+                        on_frame(streams[topic], msg, sink.frame_outputs)
+                bar.update(1)
+
+            def drain(max_in_flight: int) -> None:
+                nonlocal in_flight
+                while actions and (in_flight > max_in_flight or not actions[0][0]):
+                    is_frame, action = actions.popleft()
+                    in_flight -= is_frame
+                    action()
+
             for conn, stamp_ns, raw in bag.messages():
                 if copy_inputs:
-                    out.write_raw(conn.topic, conn.msgtype, stamp_ns, raw, like=conn)
+                    actions.append((False, partial(out.write_raw, conn.topic, conn.msgtype,
+                                                   stamp_ns, raw, like=conn)))
                 if conn.topic in info_topics:
                     pipes[info_topics[conn.topic]].set_camera_info(
                         bag.deserialize(raw, conn.msgtype))
-                    continue
-                stream = streams.get(conn.topic)
-                if stream is None:
-                    continue
-                msg = bag.deserialize(raw, conn.msgtype)
-                sink, pipe = sinks[conn.topic], pipes[conn.topic]
-                sink.stamp_ns = stamp_ns
-                sink.frame_outputs = {}
-                if conn.topic not in latched:
-                    info = pipe.label_info()
-                    info.header = types.header(msg.header)
-                    out.write(sink.topic(LABEL_INFO), info, stamp_ns, qos=_latched_qos())
-                    latched.add(conn.topic)
-                try:
-                    pipe.process(msg)
-                except (ImageCodecError, ValueError) as exc:
-                    report.errors += 1
-                    report.first_error = report.first_error or f'{conn.topic}: {exc}'
-                    if report.errors <= 5:
-                        log.warning('frame at %d ns on %s skipped: %s', stamp_ns, conn.topic, exc)
-                else:
-                    report.frames += 1
-                    if on_frame is not None:
-                        on_frame(stream, msg, sink.frame_outputs)
-                bar.update(1)
+                elif conn.topic in streams:
+                    msg = bag.deserialize(raw, conn.msgtype)
+                    pipe = pipes[conn.topic]
+                    if conn.topic not in latched:
+                        info = pipe.label_info()
+                        info.header = types.header(msg.header)
+                        actions.append((False, partial(
+                            out.write, sinks[conn.topic].topic(LABEL_INFO), info, stamp_ns,
+                            qos=_latched_qos())))
+                        latched.add(conn.topic)
+                    # Decoding (jpeg) here, segmenting on the worker: three stages in all.
+                    try:
+                        future, error = stage1.submit(pipe.infer, msg, None,
+                                                      pipe.decode(msg)), None
+                    except ImageCodecError as exc:
+                        future, error = None, exc
+                    actions.append((True, partial(finish_frame, future, conn.topic, stamp_ns,
+                                                  msg, error)))
+                    in_flight += 1
+                drain(1)
+            drain(0)
             bar.close()
             if report.frames == 0:
                 raise BagError(f'{src}: no frame could be segmented'
@@ -233,6 +270,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             out.abort()
             raise
         finally:
+            stage1.shutdown(wait=True, cancel_futures=True)
             if owned:
                 seg.close()
         out.commit()

@@ -19,12 +19,17 @@ Both adapters (``rclpy_node`` and ``dds``) are thin: they turn subscriptions int
 decoding, which outputs to compute, headers, CameraInfo scaling, LabelInfo, diagnostics -
 lives here once.
 
-Scheduling is latest-frame-only: one worker thread runs inference; a frame arriving while it
-is busy waits in a single slot, and a newer frame replaces it (counted as dropped). There is
-never a queue, so latency stays bounded by one inference however fast the camera is.
+Scheduling is latest-frame-only, in two stages on two threads: one decodes and segments, the
+other builds and publishes the outputs of the previous frame meanwhile. A frame arriving while
+the first stage is busy waits in a single slot, and a newer frame replaces it (counted as
+dropped); the first stage takes a new frame only once the second has picked up its last result.
+There is never a queue: at most one frame waits, one is segmented and one is published, so
+latency stays bounded however fast the camera is, and the processed rate is set by the slower
+stage (normally inference) instead of by the sum of both.
 """
 
 from collections import deque
+from dataclasses import dataclass, field
 import logging
 import threading
 import time
@@ -49,11 +54,34 @@ UNKNOWN_LABEL = 255
 RATE_WINDOW_S = 5.0
 
 
+#: Publishing order of a frame's outputs: what navigation consumes first, pictures last.
+PUBLISH_ORDER = ('labels', 'camera_info', 'confidence', 'weights', 'color', 'overlay')
+
+
+def _publish_rank(key: str) -> int:
+    return PUBLISH_ORDER.index(key.split('/')[0])
+
+
 def output_topic(key: str) -> str:
     """Relative topic of an output key: ``'color'`` -> ``'segmentation/color'``."""
     if key == DIAGNOSTICS:
         return '/diagnostics'
     return TOPIC_PREFIX + key
+
+
+@dataclass
+class Job:
+    """One frame between the two stages: the input, its decoded image and the result."""
+
+    msg: Any
+    received: float  # monotonic time the frame arrived
+    t0: float  # monotonic time processing started
+    wanted: List[str] = field(default_factory=list)
+    image: Optional[np.ndarray] = None
+    order: str = 'rgb'
+    camera_info: Any = None
+    result: Any = None  # SegmentationResult; None when nobody listens
+    segment_ms: float = 0.0
 
 
 class OutputSink(Protocol):
@@ -103,6 +131,8 @@ class Stats:
         self.process_ms: Deque[float] = deque(maxlen=100)
         self.node_latency_ms: Deque[float] = deque(maxlen=100)
         self.stamp_latency_ms: Deque[float] = deque(maxlen=100)
+        self.segment_ms: Deque[float] = deque(maxlen=100)
+        self.first_latency_ms: Deque[float] = deque(maxlen=100)
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of the counters plus rates and median/p99 timings."""
@@ -115,7 +145,9 @@ class Stats:
                 'last_error': self.last_error,
                 'input_hz': self.input_rate.hz(now), 'processed_hz': self.output_rate.hz(now),
             }
-            series = {'infer_ms': self.infer_ms, 'process_ms': self.process_ms,
+            series = {'infer_ms': self.infer_ms, 'segment_ms': self.segment_ms,
+                      'process_ms': self.process_ms,
+                      'first_output_latency_ms': self.first_latency_ms,
                       'node_latency_ms': self.node_latency_ms,
                       'stamp_latency_ms': self.stamp_latency_ms}
             for name, values in series.items():
@@ -168,10 +200,12 @@ class Pipeline:
         self._camera_info: Any = None
         self._cond = threading.Condition()
         self._pending: Optional[Tuple[Any, float]] = None
-        self._busy = False
+        self._ready: Optional[Job] = None
+        self._inferring = False
+        self._publishing = False
         self._running = False
         self._skip_left = 0
-        self._thread: Optional[threading.Thread] = None
+        self._threads: List[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -195,26 +229,29 @@ class Pipeline:
         return keys + [f'weights/{n}' for n in self.fusion_names]
 
     def start(self) -> None:
-        """Load if needed and start the worker thread."""
+        """Load if needed and start the two worker threads (segment, publish)."""
         if self.segmenter is None or self._lut is None:
             self.load()
         with self._cond:
             if self._running:
                 return
             self._running = True
-        self._thread = threading.Thread(target=self._worker, name='baff_segmentation',
-                                        daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._infer_worker, name='baff_segment', daemon=True),
+            threading.Thread(target=self._publish_worker, name='baff_publish', daemon=True)]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout: float = 30.0) -> None:
-        """Stop the worker (after the frame in progress); pending frames are discarded."""
+        """Stop the workers (after the frames in progress); waiting frames are discarded."""
         with self._cond:
             self._running = False
             self._pending = None
+            self._ready = None
             self._cond.notify_all()
-        if self._thread is not None:
-            self._thread.join(timeout)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout)
+        self._threads = []
 
     def close(self) -> None:
         """Stop and free the model and backend (if this pipeline created them)."""
@@ -242,42 +279,82 @@ class Pipeline:
                 with self.stats.lock:
                     self.stats.dropped += 1
             self._pending = (msg, now)
-            self._cond.notify()
+            self._cond.notify_all()
 
     def set_camera_info(self, msg: Any) -> None:
         """Remember the latest CameraInfo; a scaled copy goes out with every result."""
         self._camera_info = msg
 
+    def _idle(self) -> bool:
+        return (self._pending is None and self._ready is None and not self._inferring
+                and not self._publishing)
+
+    @property
+    def busy(self) -> bool:
+        """Whether a frame is being segmented or published (or waits between the two)."""
+        with self._cond:
+            return self._inferring or self._publishing or self._ready is not None
+
     def wait_idle(self, timeout: float = 10.0) -> bool:
-        """Wait until no frame is pending or in progress (tests); False on timeout."""
+        """Wait until no frame is pending, in progress or being published; False on timeout."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while self._pending is not None or self._busy:
+            while not self._idle():
                 left = deadline - time.monotonic()
                 if left <= 0:
                     return False
                 self._cond.wait(left)
         return True
 
-    def _worker(self) -> None:
+    def _infer_worker(self) -> None:
+        # Stage 1: decode + segment. It takes a new frame only once the publisher has picked
+        # up the previous result, so the frame it segments is the freshest one, and under
+        # overload the stages run side by side at the pace of the slower one.
         while True:
             with self._cond:
-                while self._running and self._pending is None:
+                while self._running and (self._pending is None or self._ready is not None):
                     self._cond.wait()
                 if not self._running:
                     return
                 msg, received = self._pending
                 self._pending = None
-                self._busy = True
+                self._inferring = True
+            job = None
             try:
-                self.process(msg, received)
+                job = self.infer(msg, received)
             except ImageCodecError as exc:
                 self._error(exc, decode=True)
             except Exception as exc:  # noqa: BLE001 - one bad frame must not stop the node
                 self._error(exc, decode=False)
+            with self._cond:
+                self._inferring = False
+                if job is not None:
+                    if job.result is None:  # nobody listens: counted, nothing to publish
+                        self._count(job, time.monotonic())
+                    else:
+                        self._ready = job
+                self._cond.notify_all()
+
+    def _publish_worker(self) -> None:
+        # Stage 2: build and publish the outputs of the last segmented frame, while stage 1
+        # already segments the next one.
+        while True:
+            with self._cond:
+                while self._running and self._ready is None:
+                    self._cond.wait()
+                if not self._running:
+                    return
+                job = self._ready
+                self._ready = None
+                self._publishing = True
+                self._cond.notify_all()
+            try:
+                self.publish(job)
+            except Exception as exc:  # noqa: BLE001 - a failed publish must not stop the node
+                self._error(exc, decode=False)
             finally:
                 with self._cond:
-                    self._busy = False
+                    self._publishing = False
                     self._cond.notify_all()
 
     def _error(self, exc: Exception, decode: bool) -> None:
@@ -310,50 +387,81 @@ class Pipeline:
             return compressed_to_rgb(msg)
         return image_to_rgb(msg)
 
-    def process(self, msg: Any, received: Optional[float] = None) -> Dict[str, Any]:
-        """Segment one frame and publish every wanted output; returns key -> message.
+    def infer(self, msg: Any, received: Optional[float] = None,
+              decoded: Optional[Tuple[np.ndarray, str]] = None) -> 'Job':
+        """Stage 1: decode and segment a frame (``job.result`` is None when nobody listens).
+
+        Args:
+            msg: the Image or CompressedImage.
+            received: monotonic arrival time (default: now).
+            decoded: ``decode(msg)`` if the caller already did it (e.g. on another thread).
 
         Raises:
-            ImageCodecError: the frame is malformed (nothing is published).
+            ImageCodecError: the frame is malformed.
         """
         t0 = time.monotonic()
-        received = t0 if received is None else received
-        seg, types = self.segmenter, self.types
-        wanted = [k for k in self.output_keys() if self.wants(k)]
-        image, order = self.decode(msg)
-        if not wanted:
-            # Nobody listens: decoding still validates (and counts) the frame, inference is
-            # skipped entirely - the cheapest way to idle.
-            self._count(t0, received, msg, None)
+        job = Job(msg, t0 if received is None else received, t0)
+        job.wanted = [k for k in self.output_keys() if self.wants(k)]
+        job.image, job.order = decoded if decoded is not None else self.decode(msg)
+        # With nobody listening, decoding still validates (and counts) the frame and
+        # inference is skipped entirely - the cheapest way to idle.
+        if job.wanted:
+            job.camera_info = self._camera_info
+            t1 = time.monotonic()
+            job.result = self.segmenter(job.image, color_order=job.order)
+            job.segment_ms = (time.monotonic() - t1) * 1e3
+        return job
+
+    def publish(self, job: 'Job') -> Dict[str, Any]:
+        """Stage 2: build every wanted output of a segmented frame and publish it.
+
+        Outputs go out in :data:`PUBLISH_ORDER`: labels and the scaled CameraInfo first (what
+        navigation consumes), pictures for people last. Returns key -> message.
+        """
+        if job.result is None:
+            self._count(job, time.monotonic())
             return {}
-        result = seg(image, color_order=order)
-        header = types.header(msg.header)
+        result, types, image, order = job.result, self.types, job.image, job.order
+        header = types.header(job.msg.header)
         out_h, out_w = result.labels.shape
         out: Dict[str, Any] = {}
         color = None
-        for key in wanted:
+        first = None
+        for key in sorted(job.wanted, key=_publish_rank):
             if key == 'labels':
-                out[key] = array_to_image(result.labels, 'mono8', header, types)
+                m = array_to_image(result.labels, 'mono8', header, types)
             elif key == 'confidence':
-                out[key] = array_to_image(result.confidence, 'mono8', header, types)
+                m = array_to_image(result.confidence, 'mono8', header, types)
             elif key in ('color', 'overlay'):
                 if color is None:
                     from baff_ros.engine.visualize import colorize
                     color = colorize(result.labels, self._lut)
                 if key == 'color':
-                    out[key] = array_to_image(color, 'rgb8', header, types)
+                    m = array_to_image(color, 'rgb8', header, types)
                 else:
-                    out[key] = array_to_image(self._overlay(image, order, color), 'rgb8',
-                                              header, types)
+                    m = array_to_image(self._overlay(image, order, color), 'rgb8', header,
+                                       types)
             elif key == 'camera_info':
-                out[key] = scale_camera_info(self._camera_info, image.shape[:2], (out_h, out_w),
-                                             header, types)
-            elif key.startswith('weights/'):
-                out[key] = self._weights_msg(result.weights[key[8:]], (out_h, out_w), header)
-        for key, m in out.items():
+                m = scale_camera_info(job.camera_info, image.shape[:2], (out_h, out_w), header,
+                                      types)
+            else:  # weights/<fusion>
+                m = self._weights_msg(result.weights[key[8:]], (out_h, out_w), header)
             self.sink.publish(key, m)
-        self._count(t0, received, msg, result)
+            out[key] = m
+            if first is None:
+                first = time.monotonic()
+        self._count(job, time.monotonic(), first)
         return out
+
+    def process(self, msg: Any, received: Optional[float] = None) -> Dict[str, Any]:
+        """Segment one frame and publish every wanted output, in the calling thread.
+
+        Returns key -> message, in publishing order.
+
+        Raises:
+            ImageCodecError: the frame is malformed (nothing is published).
+        """
+        return self.publish(self.infer(msg, received))
 
     def _overlay(self, image: np.ndarray, order: str, color: np.ndarray) -> np.ndarray:
         from baff_ros.engine.visualize import overlay
@@ -377,20 +485,23 @@ class Pipeline:
             array = cv2.resize(array, (out_hw[1], out_hw[0]), interpolation=cv2.INTER_NEAREST)
         return array_to_image(array, encoding, header, self.types)
 
-    def _count(self, t0: float, received: float, msg: Any, result: Any) -> None:
-        now = time.monotonic()
-        stamp = msg.header.stamp
+    def _count(self, job: 'Job', now: float, first: Optional[float] = None) -> None:
+        stamp = job.msg.header.stamp
         stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
-        with self.stats.lock:
-            self.stats.processed += 1
-            self.stats.output_rate.tick(now)
-            self.stats.process_ms.append((now - t0) * 1e3)
-            self.stats.node_latency_ms.append((now - received) * 1e3)
-            if result is not None:
-                self.stats.infer_ms.append(result.timings_ms.get('infer', 0.0))
+        s = self.stats
+        with s.lock:
+            s.processed += 1
+            s.output_rate.tick(now)
+            s.process_ms.append((now - job.t0) * 1e3)
+            s.node_latency_ms.append((now - job.received) * 1e3)
+            if job.result is not None:
+                s.infer_ms.append(job.result.timings_ms.get('infer', 0.0))
+                s.segment_ms.append(job.segment_ms)
+            if first is not None:
+                s.first_latency_ms.append((first - job.received) * 1e3)
             if stamp_s > 0:
                 # Meaningful when the camera stamps with this machine's clock (not sim time).
-                self.stats.stamp_latency_ms.append((time.time() - stamp_s) * 1e3)
+                s.stamp_latency_ms.append((time.time() - stamp_s) * 1e3)
 
     # -- parameters and metadata -----------------------------------------------------------
 
