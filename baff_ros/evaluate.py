@@ -285,7 +285,7 @@ def evaluate_predictions(root: os.PathLike, pred_dir: os.PathLike, split: str = 
                          progress: bool = True) -> EvalResult:
     """Evaluate a directory of ``<image stem>_labels.png`` train-ID PNGs against a split."""
     import cv2
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.data.cityscapes import list_samples, read_train_ids
 
@@ -299,7 +299,7 @@ def evaluate_predictions(root: os.PathLike, pred_dir: os.PathLike, split: str = 
         raise ValueError(f'{len(missing)} of {len(samples)} predictions missing in {pred_dir}, '
                          f'e.g. {missing[0]}_labels.png')
     ev = Evaluator()
-    for s in tqdm(samples, unit='img', disable=not progress or len(samples) < 8):
+    for s in progress_bar(samples, unit='img', disable=not progress or len(samples) < 8):
         path = find_prediction(pred_dir, s.stem, index)
         pred = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
         if pred is None or pred.ndim != 2:

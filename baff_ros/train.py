@@ -206,11 +206,12 @@ def median_frequency_weights(dataset, num_classes: int = NUM_CLASSES, stride: in
     Labels are subsampled by ``stride`` in both directions (frequencies barely change).
     Classes absent from the training set get weight 1.
     """
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     counts = np.zeros(num_classes, np.float64)
     image_pixels = np.zeros(num_classes, np.float64)
-    for i in tqdm(range(len(dataset)), desc='class weights', unit='img', disable=not progress):
+    for i in progress_bar(range(len(dataset)), desc='class weights', unit='img',
+                          disable=not progress):
         _, lab = dataset.raw(i)
         lab = lab[::stride, ::stride]
         c = np.bincount(lab.ravel(), minlength=256)[:num_classes].astype(np.float64)
@@ -259,14 +260,15 @@ def validate(model: nn.Module, loader, device: torch.device, num_classes: int = 
     Returns:
         a :class:`baff_ros.evaluate.EvalResult` (pixel scores; no instance scores).
     """
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.evaluate import Evaluator
 
     was_training = model.training
     model.eval()
     cm = torch.zeros(num_classes, num_classes + 1, dtype=torch.int64, device=device)
-    for image, target in tqdm(loader, desc='val', unit='img', leave=False, disable=not progress):
+    for image, target in progress_bar(loader, desc='val', unit='img', leave=False,
+                                      disable=not progress):
         image = image.to(device, non_blocking=True)
         target = target.to(device, non_blocking=True)
         h, w = image.shape[-2:]
@@ -386,7 +388,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
     """
     from torch.utils.data import DataLoader
     from torch.utils.data.distributed import DistributedSampler
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.data.cityscapes import CityscapesDataset
     from baff_ros.data.transforms import EvalTransform, TrainTransform
@@ -517,8 +519,9 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
         _train_mode(model, phase)
         losses = []
         t0 = time.perf_counter()
-        bar = tqdm(total=steps_per_epoch, desc=f'epoch {epoch + 1}/{cfg.epochs} (phase {phase})',
-                   unit='it', disable=not (progress and dist.main), leave=False)
+        bar = progress_bar(total=steps_per_epoch,
+                           desc=f'epoch {epoch + 1}/{cfg.epochs} (phase {phase})',
+                           unit='it', disable=not (progress and dist.main), leave=False)
         for step, (image, target) in enumerate(loader):
             if step >= steps_per_epoch:
                 break

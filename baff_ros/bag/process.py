@@ -169,7 +169,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     Raises:
         BagError: unreadable bag, unknown topic, or no frame could be segmented.
     """
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.ros.image_codec import ImageCodecError
     from baff_ros.ros.pipeline import LABEL_INFO, make_segmenter, Pipeline
@@ -193,7 +193,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 sinks[topic] = _BagSink(out, stream.base)
                 pipes[topic] = Pipeline(params, sinks[topic], types, segmenter=seg, logger=log)
                 pipes[topic].load()
-            bar = tqdm(total=bag.frame_count, unit='frame', disable=not progress)
+            bar = progress_bar(total=bag.frame_count, unit='frame', disable=not progress)
             t_loop = time.perf_counter()
             report.setup_seconds = t_loop - t_start
             latched = set()

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def evaluate_model(args: argparse.Namespace):
     """Run the segmenter over the split and evaluate its labels at the image size."""
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.data.cityscapes import list_samples, read_rgb, read_train_ids
     from baff_ros.evaluate import Evaluator, read_instances
@@ -50,7 +50,7 @@ def evaluate_model(args: argparse.Namespace):
     seg = make_segmenter(args, output_size='input', with_weights=False)
     ev = Evaluator()
     try:
-        for s in tqdm(samples, unit='img', disable=len(samples) < 8):
+        for s in progress_bar(samples, unit='img', disable=len(samples) < 8):
             gt = read_train_ids(s)
             ev.add(seg(read_rgb(s.image)).labels, gt, read_instances(s))
     finally:

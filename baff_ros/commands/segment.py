@@ -63,7 +63,7 @@ def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: 
 
 def run(args: argparse.Namespace) -> int:
     """Segment every image; bad images are reported and skipped, exit code 2 if any."""
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.engine.visualize import palette_lut
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
     lut = palette_lut(seg.meta.palette)
     failed = []
     infer_ms = []
-    for path in tqdm(args.images, unit='img', disable=len(args.images) < 4):
+    for path in progress_bar(args.images, unit='img', disable=len(args.images) < 4):
         image = cv2.imread(path, cv2.IMREAD_COLOR)
         if image is None:
             note(f'{path}: not a readable image, skipped')

@@ -529,7 +529,7 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
     Returns:
         split -> images written.
     """
-    from tqdm import tqdm
+    from baff_ros.progress import progress_bar
 
     from baff_ros.data.labels import palette_array
 
@@ -537,7 +537,7 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
     lut = palette_array()
     counts = {'train': n, 'val': n_val}
     jobs = [(split, i) for split, k in counts.items() for i in range(k)]
-    for split, i in tqdm(jobs, unit='img', disable=not progress):
+    for split, i in progress_bar(jobs, unit='img', disable=not progress):
         # Scene seeds are derived from (seed, split, index): adding images or a val split
         # never changes the images that were already there.
         scene_seed = int.from_bytes(hashlib.sha256(f'{seed}/{split}/{i}'.encode()).digest()[:8],
