@@ -329,15 +329,27 @@ def write_metrics(out: Path, history: List[Dict[str, Any]]) -> None:
     plt.close(fig)
 
 
+#: Path-valued training options: a checkpoint keeps only their last component.
+PATH_OPTIONS = ('root', 'out')
+
+
+def portable_config(config: Dict[str, Any]) -> Dict[str, Any]:
+    """Return a training config for a checkpoint's provenance: paths cut to their last part.
+
+    A shipped checkpoint should say what it was trained on, not where on which machine.
+    """
+    return {k: (Path(v).name if k in PATH_OPTIONS and v else v) for k, v in config.items()}
+
+
 def _describe_data(root: Path) -> Dict[str, Any]:
     from baff_ros.commands.synth import INFO_FILE
 
     info = root / INFO_FILE
     if info.is_file():
         data = json.loads(info.read_text())
-        return {'data_root': str(root), 'data': data.get('description', 'synthetic'),
+        return {'data_root': root.name, 'data': data.get('description', 'synthetic'),
                 'data_generator': data}
-    return {'data_root': str(root), 'data': f'Cityscapes-layout dataset at {root}'}
+    return {'data_root': root.name, 'data': f'Cityscapes-layout dataset ({root.name})'}
 
 
 # ---------------------------------------------------------------- distributed
@@ -482,7 +494,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
         'phase1': 'encoder + score heads, BAFF weight nets frozen at init',
         'phase2': 'all parameters end to end', 'lr': f'poly({cfg.poly_power}) with '
         f'{cfg.lr_warmup_iters} warm-up iterations', 'optimizer': cfg.optimizer},
-        'train_config': cfg.to_dict(), 'epochs': cfg.epochs, 'seed': cfg.seed,
+        'train_config': portable_config(cfg.to_dict()), 'epochs': cfg.epochs, 'seed': cfg.seed,
         'image_size': list(cfg.crop), 'world_size': dist.world, 'device': str(device),
         'torch': torch.__version__, 'trained': True}
     input_size = tuple(cfg.val_size) if cfg.val_size else _round32(val_set.raw(0)[0].shape[:2])
