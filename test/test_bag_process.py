@@ -301,3 +301,18 @@ def test_zstd_compressed_output_reads_back_everywhere(tmp_path, checkpoint):
         process_bag(src, tmp_path / 'sq', _params(checkpoint), storage='sqlite3',
                     compression='zstd', progress=False)
     assert not (tmp_path / 'sq').exists()
+
+
+def test_bag_version_8_writes_qos_as_a_string(tmp_path, checkpoint):
+    import yaml
+    src = _make_bag(tmp_path / 'in')
+    assert main(['bag', str(src), str(tmp_path / 'v8'), '--model', str(checkpoint),
+                 '--bag-version', '8', '--quiet']) == 0
+    info = yaml.safe_load((tmp_path / 'v8' / 'metadata.yaml').read_text())
+    info = info['rosbag2_bagfile_information']
+    assert info['version'] == 8
+    topics = {t['topic_metadata']['name']: t['topic_metadata']
+              for t in info['topics_with_message_count']}
+    qos = topics['/cam/segmentation/label_info']['offered_qos_profiles']
+    assert isinstance(qos, str) and 'durability: 1' in qos
+    assert len(_Reader(tmp_path / 'v8').by_topic['/cam/segmentation/labels']) == N

@@ -149,7 +149,8 @@ FrameCallback = Callable[[ImageStream, Any, Dict[str, Any]], None]
 def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mcap',
                 typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
                 segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
-                progress: bool = True, compression: str = 'none') -> BagReport:
+                progress: bool = True, compression: str = 'none', bag_version: int = 9
+                ) -> BagReport:
     """Segment the image topic(s) of ``src`` and write ``dst``.
 
     Args:
@@ -165,6 +166,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         on_frame: called after each frame with (stream, input message, key -> output message).
         progress: show a progress bar.
         compression: output compression, ``none`` or ``zstd`` (mcap chunks).
+        bag_version: rosbag2 metadata version of the output, 9 or 8.
 
     Raises:
         BagError: unreadable bag, unknown topic, or no frame could be segmented.
@@ -179,7 +181,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         streams = {s.topic: s for s in bag.streams}
         info_topics = {s.camera_info: s.topic for s in bag.streams if s.camera_info}
         out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
-                        background=True, compression=compression)
+                        background=True, compression=compression, version=bag_version)
         report = BagReport(output=out.path)
         owned = False
         stage1 = ThreadPoolExecutor(1, thread_name_prefix='baff_segment')

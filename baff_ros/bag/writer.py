@@ -24,6 +24,9 @@ STORAGES = ('mcap', 'sqlite3')
 #: Output compression: none, or zstd chunk compression (mcap only: MCAP's own chunk
 #: compression, which every MCAP reader - ros2 bag, Foxglove, the mcap libraries - decodes).
 COMPRESSIONS = ('none', 'zstd')
+#: rosbag2 metadata versions that can be written: 9 (Jazzy and later: QoS profiles as a YAML
+#: list) and 8 (QoS profiles as one YAML string, the form older rosbag2 releases parse).
+BAG_VERSIONS = (8, 9)
 
 # vision_msgs is not in rosbags' built-in stores; these are its definitions (vision_msgs 4.x,
 # Humble and later), registered so LabelInfo can be written and decoded.
@@ -61,6 +64,7 @@ class BagOutput:
         overwrite: replace an existing output.
         compression: ``none`` or ``zstd`` (mcap chunk compression; label, colour and weight
             images shrink ~100x, the overlay ~2x; costs CPU time).
+        version: rosbag2 metadata version, one of :data:`BAG_VERSIONS`.
         background: (mcap) serialise and write on a worker thread, so a caller that segments frames
             overlaps its inference with the previous frame's encoding and disk I/O (messages
             keep their order; a write error surfaces at the next call or at commit).
@@ -70,7 +74,7 @@ class BagOutput:
     QUEUE_SIZE = 32
 
     def __init__(self, path, typestore, storage: str = 'mcap', overwrite: bool = False,
-                 background: bool = False, compression: str = 'none') -> None:
+                 background: bool = False, compression: str = 'none', version: int = 9) -> None:
         from rosbags.rosbag2 import StoragePlugin, Writer
 
         if storage not in STORAGES:
@@ -79,6 +83,8 @@ class BagOutput:
             raise ValueError(f'compression must be one of {COMPRESSIONS}, got {compression!r}')
         if compression != 'none' and storage != 'mcap':
             raise ValueError(f'{compression} compression needs mcap storage, not {storage}')
+        if version not in BAG_VERSIONS:
+            raise ValueError(f'bag version must be one of {BAG_VERSIONS}, got {version!r}')
         self.path = Path(path)
         if self.path.exists() and not overwrite:
             raise ValueError(f'{self.path}: output exists (use --overwrite)')
@@ -89,7 +95,7 @@ class BagOutput:
         self.typestore = typestore
         register_vision_msgs(typestore)
         plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
-        self.writer = Writer(self.partial / self.path.name, version=Writer.VERSION_LATEST,
+        self.writer = Writer(self.partial / self.path.name, version=version,
                              storage_plugin=plugin)
         if compression == 'zstd':
             # STORAGE mode = compressed MCAP chunks (not rosbag2's file/message compression,

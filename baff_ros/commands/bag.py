@@ -39,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--compression', choices=('none', 'zstd'), default='none',
                         help='mcap chunk compression: zstd makes the output ~5x smaller for '
                              'some CPU time (default: %(default)s)')
+    parser.add_argument('--bag-version', type=int, choices=(8, 9), default=9,
+                        help='rosbag2 metadata version: 9 (Jazzy and later) or 8 (QoS profiles as '
+                             'a string, as older releases parse them) (default: %(default)s)')
     parser.add_argument('--typestore', choices=('humble', 'jazzy', 'latest'), default='humble',
                         help='message definitions for bags that carry none (default: humble)')
     parser.add_argument('--no-copy', action='store_true',
@@ -102,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         report = process_bag(args.input, args.output, params, topics=args.topic,
                              storage=args.storage, typestore=args.typestore,
-                             compression=args.compression, copy_inputs=not args.no_copy,
+                             compression=args.compression, bag_version=args.bag_version,
+                             copy_inputs=not args.no_copy,
                              overwrite=args.overwrite, on_frame=on_frame,
                              progress=not args.quiet)
     finally:
