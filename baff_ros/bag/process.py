@@ -139,7 +139,11 @@ class BagReport:
 
     @property
     def segmenter_fps(self) -> float:
-        """Frames per second the Segmenter alone would sustain (median time)."""
+        """Frames per second from the Segmenter's median time within this run.
+
+        Measured while the run's I/O shares the machine, so usually below the Segmenter's rate
+        on an otherwise idle machine (``scripts/bench_bag.py`` measures that side by side).
+        """
         return 1e3 / float(np.median(self.segment_ms)) if self.segment_ms else 0.0
 
 
