@@ -210,11 +210,8 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             actions: Deque[Tuple[bool, Callable[[], None]]] = deque()
             in_flight = 0
 
-            def finish_frame(future: Optional[Future], topic: str, stamp_ns: int, msg: Any,
-                             error: Optional[Exception] = None) -> None:
+            def finish_frame(future: Future, topic: str, stamp_ns: int, msg: Any) -> None:
                 try:
-                    if error is not None:
-                        raise error
                     job = future.result()
                 except (ImageCodecError, ValueError) as exc:
                     report.errors += 1
@@ -255,14 +252,15 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                             out.write, sinks[conn.topic].topic(LABEL_INFO), info, stamp_ns,
                             qos=_latched_qos())))
                         latched.add(conn.topic)
-                    # Decoding (jpeg) here, segmenting on the worker: three stages in all.
+                    # Decoding (jpeg) here, segmenting on the worker: three stages in all. A
+                    # frame that does not decode becomes a failed future, reported in order.
                     try:
-                        future, error = stage1.submit(pipe.infer, msg, None,
-                                                      pipe.decode(msg)), None
+                        future = stage1.submit(pipe.infer, msg, None, pipe.decode(msg))
                     except ImageCodecError as exc:
-                        future, error = None, exc
+                        future = Future()
+                        future.set_exception(exc)
                     actions.append((True, partial(finish_frame, future, conn.topic, stamp_ns,
-                                                  msg, error)))
+                                                  msg)))
                     in_flight += 1
                 drain(1)
             drain(0)
