@@ -34,17 +34,19 @@ import time
 
 def main(argv=None) -> int:
     """Measure and report."""
+    from baff_ros.bag.writer import COMPRESSIONS
+    from baff_ros.ros.params import parse_param_override
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--bag', default='models/samples/street_drive')
     p.add_argument('--rounds', type=int, default=3)
     p.add_argument('--backend', default='auto')
     p.add_argument('--model', default='')
-    p.add_argument('--compression', default='none', choices=('none', 'zstd'))
+    p.add_argument('--compression', default='none', choices=COMPRESSIONS)
     p.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
                    help='node parameter for both sides, e.g. -p threads:=1 (repeatable)')
     p.add_argument('--json', default='bench_bag.json')
     args = p.parse_args(argv)
-    import yaml
 
     from baff_ros.bag import BagInput
     from baff_ros.bag.process import process_bag
@@ -54,8 +56,8 @@ def main(argv=None) -> int:
 
     values = {'backend': args.backend, 'model': args.model}
     for item in args.param:
-        name, value = item.split(':=', 1)
-        values[name] = yaml.safe_load(value)
+        name, value = parse_param_override(item)
+        values[name] = value
     params = NodeParams.from_dict(values)
     seg = make_segmenter(params)
     frames = []

@@ -79,7 +79,7 @@ class _TimedSegmenter:
 
     def __call__(self, image: np.ndarray, color_order: str = 'rgb') -> Any:
         result = self._seg(image, color_order=color_order)
-        self.times_ms.append(sum(result.timings_ms.values()))
+        self.times_ms.append(result.total_ms)
         return result
 
     def __getattr__(self, name: str) -> Any:
@@ -203,10 +203,10 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             t_loop = time.perf_counter()
             report.setup_seconds = t_loop - t_start
             latched = set()
-            # Two stages, as in the live node: a worker thread decodes and segments frame
-            # i + 1 while this thread builds and writes the outputs of frame i. Writes stay
-            # in this thread and in input order: a FIFO of write actions, where a frame's
-            # action first waits for its segmentation.
+            # Overlapping stages, as in the live node: a worker thread segments frame i
+            # while this thread reads and decodes frame i + 1 and builds and writes the
+            # outputs of frame i - 1. Writes stay in this thread and in input order: a FIFO
+            # of write actions, where a frame's action first waits for its segmentation.
             actions: Deque[Tuple[bool, Callable[[], None]]] = deque()
             in_flight = 0
 
@@ -252,8 +252,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                             out.write, sinks[conn.topic].topic(LABEL_INFO), info, stamp_ns,
                             qos=_latched_qos())))
                         latched.add(conn.topic)
-                    # Decoding (jpeg) here, segmenting on the worker: three stages in all. A
-                    # frame that does not decode becomes a failed future, reported in order.
+                    # A frame that does not decode becomes a failed future, reported in order.
                     try:
                         future = stage1.submit(pipe.infer, msg, None, pipe.decode(msg))
                     except ImageCodecError as exc:

@@ -18,6 +18,7 @@ import logging
 from pathlib import Path
 from typing import Any, Dict, Optional
 
+from baff_ros.bag.writer import BAG_VERSIONS, COMPRESSIONS, STORAGES
 from baff_ros.commands.common import add_backend_args, add_model_args, BACKEND_DEFAULTS, note
 
 HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
@@ -34,12 +35,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='node parameter file (config/segment.yaml format)')
     parser.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
                         help='node parameter override (repeatable), e.g. -p overlay_alpha:=0.3')
-    parser.add_argument('--storage', choices=('mcap', 'sqlite3'), default='mcap',
+    parser.add_argument('--storage', choices=STORAGES, default='mcap',
                         help='output storage (default: %(default)s)')
-    parser.add_argument('--compression', choices=('none', 'zstd'), default='none',
+    parser.add_argument('--compression', choices=COMPRESSIONS, default='none',
                         help='mcap chunk compression: zstd makes the output ~5x smaller for '
                              'some CPU time (default: %(default)s)')
-    parser.add_argument('--bag-version', type=int, choices=(8, 9), default=9,
+    parser.add_argument('--bag-version', type=int, choices=BAG_VERSIONS, default=9,
                         help='rosbag2 metadata version: 9 (Jazzy and later) or 8 (QoS profiles as '
                              'a string, as older releases parse them) (default: %(default)s)')
     parser.add_argument('--typestore', choices=('humble', 'jazzy', 'latest'), default='humble',
@@ -56,9 +57,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def node_params(args: argparse.Namespace, **fixed: Any):
     """Build the node parameters from --params, model/backend options and -p (in order)."""
-    import yaml
-
-    from baff_ros.ros.params import load_params_file, NodeParams
+    from baff_ros.ros.params import load_params_file, NodeParams, parse_param_override
 
     values: Dict[str, Any] = dict(load_params_file(args.params)) if args.params else {}
     if args.model:
@@ -72,10 +71,8 @@ def node_params(args: argparse.Namespace, **fixed: Any):
     if args.size:
         values['input_size'] = list(args.size)
     for item in args.param:
-        if ':=' not in item:
-            raise ValueError(f'-p expects NAME:=VALUE, got {item!r}')
-        name, value = item.split(':=', 1)
-        values[name.strip()] = yaml.safe_load(value)
+        name, value = parse_param_override(item)
+        values[name] = value
     values.update(fixed)
     return NodeParams.from_dict(values)
 

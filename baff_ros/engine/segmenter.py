@@ -54,6 +54,11 @@ class SegmentationResult:
     network_size: Tuple[int, int]
     timings_ms: Dict[str, float] = field(default_factory=dict)
 
+    @property
+    def total_ms(self) -> float:
+        """The Segmenter's own time for this image: pre + infer + post."""
+        return sum(self.timings_ms.values())
+
 
 def normalisation_lut(mean, std, color_order: str = 'rgb') -> np.ndarray:
     """(1, 256, 3) float32 table: uint8 value of input channel c -> normalised float.

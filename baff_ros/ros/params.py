@@ -287,10 +287,18 @@ class RosArgs:
     log_level: str = 'info'
 
 
-def parse_ros_args(argv: Sequence[str]) -> RosArgs:
-    """Parse the ROS 2 command-line arguments the node understands (after ``--ros-args``)."""
+def parse_param_override(text: str) -> Tuple[str, Any]:
+    """``name:=value`` -> (name, value), the value parsed as YAML as rcl does ('' if empty)."""
     import yaml
 
+    if ':=' not in text:
+        raise ValueError(f'expected name:=value, got {text!r}')
+    name, value = text.split(':=', 1)
+    return name.strip(), (yaml.safe_load(value) if value else '')
+
+
+def parse_ros_args(argv: Sequence[str]) -> RosArgs:
+    """Parse the ROS 2 command-line arguments the node understands (after ``--ros-args``)."""
     params: Dict[str, Any] = {}
     files: List[str] = []
     remaps: Dict[str, str] = {}
@@ -318,10 +326,12 @@ def parse_ros_args(argv: Sequence[str]) -> RosArgs:
             continue
         if ':=' not in value:
             raise ValueError(f'--ros-args: expected name:=value after {flag}, got {value!r}')
-        name, text = value.split(':=', 1)
         if flag in ('-p', '--param'):
-            params[name] = yaml.safe_load(text) if text else ''
-        elif name == '__ns':
+            name, parsed = parse_param_override(value)
+            params[name] = parsed
+            continue
+        name, text = value.split(':=', 1)
+        if name == '__ns':
             namespace = '/' + text.strip('/')
         elif name == '__node' or name == '__name':
             node_name = text

@@ -81,7 +81,6 @@ class Job:
     order: str = 'rgb'
     camera_info: Any = None
     result: Any = None  # SegmentationResult; None when nobody listens
-    segment_ms: float = 0.0
 
 
 class OutputSink(Protocol):
@@ -285,15 +284,17 @@ class Pipeline:
         """Remember the latest CameraInfo; a scaled copy goes out with every result."""
         self._camera_info = msg
 
+    def _in_flight(self) -> bool:
+        return self._inferring or self._publishing or self._ready is not None
+
     def _idle(self) -> bool:
-        return (self._pending is None and self._ready is None and not self._inferring
-                and not self._publishing)
+        return self._pending is None and not self._in_flight()
 
     @property
     def busy(self) -> bool:
         """Whether a frame is being segmented or published (or waits between the two)."""
         with self._cond:
-            return self._inferring or self._publishing or self._ready is not None
+            return self._in_flight()
 
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no frame is pending, in progress or being published; False on timeout."""
@@ -329,10 +330,7 @@ class Pipeline:
             with self._cond:
                 self._inferring = False
                 if job is not None:
-                    if job.result is None:  # nobody listens: counted, nothing to publish
-                        self._count(job, time.monotonic())
-                    else:
-                        self._ready = job
+                    self._ready = job  # stage 2 also counts frames nobody listens to
                 self._cond.notify_all()
 
     def _publish_worker(self) -> None:
@@ -407,9 +405,7 @@ class Pipeline:
         # inference is skipped entirely - the cheapest way to idle.
         if job.wanted:
             job.camera_info = self._camera_info
-            t1 = time.monotonic()
             job.result = self.segmenter(job.image, color_order=job.order)
-            job.segment_ms = (time.monotonic() - t1) * 1e3
         return job
 
     def publish(self, job: 'Job') -> Dict[str, Any]:
@@ -496,7 +492,7 @@ class Pipeline:
             s.node_latency_ms.append((now - job.received) * 1e3)
             if job.result is not None:
                 s.infer_ms.append(job.result.timings_ms.get('infer', 0.0))
-                s.segment_ms.append(job.segment_ms)
+                s.segment_ms.append(job.result.total_ms)
             if first is not None:
                 s.first_latency_ms.append((first - job.received) * 1e3)
             if stamp_s > 0:
