@@ -126,8 +126,8 @@ def main() -> int:
         dds = RosDds(domain)
         camera = Camera(dds)
         if args.outputs == 'all':
-            keys = ['labels', 'camera_info', 'confidence', 'color', 'overlay', 'weights/8',
-                    'weights/16']
+            keys = ['labels', 'camera_info', 'confidence', 'color', 'overlay', 'weights/stride8',
+                    'weights/stride16']
         else:
             keys = [k.strip() for k in args.outputs.split(',')]
             if 'labels' not in keys:
@@ -168,8 +168,8 @@ def main() -> int:
             out.mkdir(parents=True, exist_ok=True)
             from baff_ros.ros.image_codec import image_to_array
             for key, name in (('color', 'node_color.png'), ('overlay', 'node_overlay.png'),
-                              ('weights/8', 'node_weights_8.png'),
-                              ('weights/16', 'node_weights_16.png')):
+                              ('weights/stride8', 'node_weights_8.png'),
+                              ('weights/stride16', 'node_weights_16.png')):
                 arr = image_to_array(rec.get(key)[-1][1])
                 if arr.ndim == 3:
                     arr = cv2.cvtColor(arr, cv2.COLOR_RGB2BGR)

@@ -117,8 +117,8 @@ def test_every_output_topic_stamped_like_its_frame(tmp_path, checkpoint, storage
     got = _Reader(tmp_path / 'out').by_topic
     expected = {'/cam/image_raw', '/cam/camera_info', '/cam/segmentation/labels',
                 '/cam/segmentation/confidence', '/cam/segmentation/color',
-                '/cam/segmentation/overlay', '/cam/segmentation/weights/16',
-                '/cam/segmentation/weights/8', '/cam/segmentation/camera_info',
+                '/cam/segmentation/overlay', '/cam/segmentation/weights/stride16',
+                '/cam/segmentation/weights/stride8', '/cam/segmentation/camera_info',
                 '/cam/segmentation/label_info'}
     assert set(got) == expected
     for topic in expected - {'/cam/segmentation/label_info'}:
@@ -166,7 +166,8 @@ def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
     for i, (_, frame) in enumerate(got['/cam/image_raw']):
         live.set_camera_info(got['/cam/camera_info'][i][1])
         live.process(frame)
-        for key in ('labels', 'confidence', 'color', 'overlay', 'weights/8', 'weights/16'):
+        for key in ('labels', 'confidence', 'color', 'overlay', 'weights/stride8',
+                    'weights/stride16'):
             bag_msg = got[f'/cam/segmentation/{key}'][i][1]
             assert bytes(bag_msg.data) == bytes(sink.msgs[key].data), key
         ci = got['/cam/segmentation/camera_info'][i][1]

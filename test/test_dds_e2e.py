@@ -42,7 +42,7 @@ from baff_ros.ros.dds.tools import Camera, Recorder, stamp_now  # noqa: E402
 from baff_ros.ros.image_codec import image_to_array  # noqa: E402
 
 NET = (64, 128)
-IMAGE_KEYS = ['labels', 'confidence', 'color', 'overlay', 'weights/16', 'weights/8']
+IMAGE_KEYS = ['labels', 'confidence', 'color', 'overlay', 'weights/stride16', 'weights/stride8']
 ALL_KEYS = IMAGE_KEYS + ['camera_info', 'label_info', 'diagnostics']
 STREAM_S = float(os.environ.get('BAFF_E2E_STREAM_S', '6'))
 
@@ -177,7 +177,7 @@ def test_outputs_over_dds_match_the_segmenter(rig, segmenter):
         assert np.array_equal(image_to_array(got['confidence']), ref.confidence)
         assert np.array_equal(image_to_array(got['color']), colorize(ref.labels, lut))
         assert got['overlay'].encoding == 'rgb8'
-        w8 = image_to_array(got['weights/8'])
+        w8 = image_to_array(got['weights/stride8'])
         assert np.array_equal(w8[::8, ::8], weight_to_mono8(ref.weights['8']))
         info = got['camera_info']
         assert (info.height, info.width) == NET

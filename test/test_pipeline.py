@@ -73,7 +73,7 @@ def test_all_outputs_match_the_segmenter(segmenter):
     rgb, msg = frame()
     out = pipe.process(msg)
     assert set(out) == {'labels', 'confidence', 'color', 'overlay', 'camera_info',
-                        'weights/16', 'weights/8'}
+                        'weights/stride16', 'weights/stride8'}
     assert [k for k, _ in sink.published] == list(out)
     ref = segmenter(rgb)
     for key, o in out.items():
@@ -82,7 +82,7 @@ def test_all_outputs_match_the_segmenter(segmenter):
         assert (o.height, o.width) == (96, 160), key
     assert np.array_equal(image_to_array(out['labels']), ref.labels)
     assert np.array_equal(image_to_array(out['confidence']), ref.confidence)
-    assert out['color'].encoding == 'rgb8' and out['weights/8'].encoding == 'mono8'
+    assert out['color'].encoding == 'rgb8' and out['weights/stride8'].encoding == 'mono8'
     assert out['camera_info'].k[0] == 100.0
     # Decoding from BGR gives the same labels (the Segmenter takes either order).
     bgr = array_to_image(rgb[..., ::-1].copy(), 'bgr8', msg.header)
@@ -101,7 +101,7 @@ def test_network_output_size_scales_camera_info(segmenter):
         info = out['camera_info']
         assert (info.height, info.width) == (64, 128)
         assert info.k[0] == pytest.approx(100 * 128 / 160) and info.k[5] == pytest.approx(32)
-        w16 = image_to_array(out['weights/16'])
+        w16 = image_to_array(out['weights/stride16'])
         assert w16.dtype == np.float32 and w16.shape == (4, 8)
         assert 0.0 <= w16.min() and w16.max() <= 1.0
     finally:
@@ -109,11 +109,11 @@ def test_network_output_size_scales_camera_info(segmenter):
 
 
 def test_only_enabled_and_subscribed_outputs_are_computed(segmenter):
-    sink = Sink(subscribed={'labels', 'color', 'weights/8'})
+    sink = Sink(subscribed={'labels', 'color', 'weights/stride8'})
     pipe = Pipeline(NodeParams(**SMALL, publish_color=False), sink, segmenter=segmenter)
     pipe.load()
     pipe.set_camera_info(camera_info())
-    assert set(pipe.process(frame()[1])) == {'labels', 'weights/8'}
+    assert set(pipe.process(frame()[1])) == {'labels', 'weights/stride8'}
     pipe.update_params({'publish_color': True, 'publish_weights': False})
     assert set(pipe.process(frame()[1])) == {'labels', 'color'}
     nobody = Pipeline(NodeParams(**SMALL), Sink(subscribed=set()), segmenter=segmenter)
@@ -219,7 +219,8 @@ def test_outputs_go_out_navigation_first(segmenter):
     pipe.set_camera_info(camera_info())
     pipe.process(frame()[1])
     assert [k for k, _ in sink.published] == [
-        'labels', 'camera_info', 'confidence', 'weights/16', 'weights/8', 'color', 'overlay']
+        'labels', 'camera_info', 'confidence', 'weights/stride16', 'weights/stride8', 'color',
+        'overlay']
 
 
 def test_frame_skip(segmenter):

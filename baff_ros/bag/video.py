@@ -88,5 +88,7 @@ def outputs_to_arrays(outputs: Dict[str, object]) -> Dict[str, np.ndarray]:
 
 
 def weight_arrays(arrays: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """Pick the weight maps out of decoded outputs: ``'weights/8'`` -> ``'8'``."""
-    return {k.split('/', 1)[1]: v for k, v in arrays.items() if k.startswith('weights/')}
+    """Pick the weight maps out of decoded outputs: ``'weights/stride8'`` -> ``'8'``."""
+    from baff_ros.ros.pipeline import fusion_of, WEIGHTS_PREFIX
+
+    return {fusion_of(k): v for k, v in arrays.items() if k.startswith(WEIGHTS_PREFIX)}

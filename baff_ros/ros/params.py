@@ -117,7 +117,7 @@ SCHEMA: Tuple[ParamSpec, ...] = (
     ParamSpec('publish_confidence', 'bool', True, 'publish segmentation/confidence (mono8)'),
     ParamSpec('publish_color', 'bool', True, 'publish segmentation/color (rgb8 palette)'),
     ParamSpec('publish_overlay', 'bool', True, 'publish segmentation/overlay (rgb8 blend)'),
-    ParamSpec('publish_weights', 'bool', True, 'publish segmentation/weights/<fusion> '
+    ParamSpec('publish_weights', 'bool', True, 'publish segmentation/weights/stride<k> '
               '(BAFF fusion weights)'),
     ParamSpec('publish_camera_info', 'bool', True, 'publish segmentation/camera_info scaled to '
               'the labels image (needs camera_info input)'),

@@ -44,8 +44,11 @@ from baff_ros.ros.image_codec import (array_to_image, compressed_to_rgb, ImageCo
 from baff_ros.ros.messages import MessageTypes, PLAIN
 from baff_ros.ros.params import NodeParams, OUTPUTS
 
-#: Topic of each output key, relative to the node's namespace (weights: ``weights/<fusion>``).
+#: Topic of each output key, relative to the node's namespace.
 TOPIC_PREFIX = 'segmentation/'
+#: Output key (and topic suffix) of a fusion point's weight map: ``weights/stride16``. ROS name
+#: tokens must not start with a digit, so the fusion's stride alone ('16') is not a valid token.
+WEIGHTS_PREFIX = 'weights/stride'
 LABEL_INFO = 'label_info'
 DIAGNOSTICS = 'diagnostics'
 #: Label value of pixels with no class (Cityscapes ignore / unknown).
@@ -60,6 +63,18 @@ PUBLISH_ORDER = ('labels', 'camera_info', 'confidence', 'weights', 'color', 'ove
 
 def _publish_rank(key: str) -> int:
     return PUBLISH_ORDER.index(key.split('/')[0])
+
+
+def weights_key(fusion: str) -> str:
+    """Output key of a fusion point's weight map: ``'16'`` -> ``'weights/stride16'``."""
+    return WEIGHTS_PREFIX + fusion
+
+
+def fusion_of(key: str) -> str:
+    """Fusion point of a weight-map output key: ``'weights/stride16'`` -> ``'16'``."""
+    if not key.startswith(WEIGHTS_PREFIX):
+        raise ValueError(f'not a weight-map output key: {key!r}')
+    return key[len(WEIGHTS_PREFIX):]
 
 
 def output_topic(key: str) -> str:
@@ -225,7 +240,7 @@ class Pipeline:
     def output_keys(self) -> List[str]:
         """Every image/camera_info output key of the loaded model."""
         keys = [k for k in OUTPUTS if k != 'weights']
-        return keys + [f'weights/{n}' for n in self.fusion_names]
+        return keys + [weights_key(n) for n in self.fusion_names]
 
     def start(self) -> None:
         """Load if needed and start the two worker threads (segment, publish)."""
@@ -440,8 +455,8 @@ class Pipeline:
             elif key == 'camera_info':
                 m = scale_camera_info(job.camera_info, image.shape[:2], (out_h, out_w), header,
                                       types)
-            else:  # weights/<fusion>
-                m = self._weights_msg(result.weights[key[8:]], (out_h, out_w), header)
+            else:  # weights/stride<fusion>
+                m = self._weights_msg(result.weights[fusion_of(key)], (out_h, out_w), header)
             self.sink.publish(key, m)
             out[key] = m
             if first is None:

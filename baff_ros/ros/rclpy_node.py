@@ -21,8 +21,10 @@ lifecycle manager (or ``ros2 lifecycle set``) drives it.
 """
 
 import array
+import functools
 import sys
-from typing import Any, Dict, List, Optional
+import traceback
+from typing import Any, Callable, Dict, List, Optional
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -39,8 +41,8 @@ from std_msgs.msg import Header
 from vision_msgs.msg import LabelInfo, VisionClass
 
 from baff_ros.ros.messages import MessageTypes
-from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline
+from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
+from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline, weights_key
 
 RCLPY_TYPES = MessageTypes(
     Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
@@ -72,6 +74,34 @@ def descriptor(spec: ParamSpec) -> ParameterDescriptor:
             d.integer_range = [IntegerRange(from_value=int(spec.range[0]),
                                             to_value=int(spec.range[1]), step=1)]
     return d
+
+
+def _transition(callback: Callable[..., TransitionCallbackReturn]
+                ) -> Callable[..., TransitionCallbackReturn]:
+    """Log any exception of a lifecycle callback and turn it into FAILURE.
+
+    rclpy's lifecycle catches exceptions raised in transition callbacks and returns ERROR
+    without saying why; this logs the reason (with the traceback at debug level) and fails the
+    transition instead, so the node stays in its previous state and can be retried.
+    """
+    @functools.wraps(callback)
+    def wrapper(self: 'SegmentationNode', state: State) -> TransitionCallbackReturn:
+        name = callback.__name__[3:]
+        try:
+            return callback(self, state)
+        except Exception as exc:  # noqa: BLE001 - every failure must be reported
+            self.get_logger().error(f'{name} failed: {type(exc).__name__}: {exc}')
+            self.get_logger().debug(traceback.format_exc())
+            try:
+                # Undo what the failed transition did, so that it can be retried.
+                self._release_runtime()
+                if name == 'configure':
+                    self._destroy_publishers()
+            except Exception as cleanup_exc:  # noqa: BLE001
+                self.get_logger().error(f'{name}: releasing after the failure also failed: '
+                                        f'{cleanup_exc}')
+            return TransitionCallbackReturn.FAILURE
+    return wrapper
 
 
 def _reliability(name: str) -> ReliabilityPolicy:
@@ -113,9 +143,14 @@ class SegmentationNode(LifecycleNode):
         return NodeParams.from_dict(values)
 
     def _on_set_parameters(self, parameters) -> SetParametersResult:
-        # rclpy has already refused read-only ones; here ranges, choices and types.
+        # rclpy has already refused read-only ones; here ranges, choices and types. Parameters
+        # that are not the node's own (use_sim_time, qos_overrides.* that rclpy declares for
+        # publishers created with QoSOverridingOptions, ...) are rclpy's to check.
         changes = {p.name: (list(p.value) if isinstance(p.value, (list, tuple)) or
-                            hasattr(p.value, 'tolist') else p.value) for p in parameters}
+                            hasattr(p.value, 'tolist') else p.value)
+                   for p in parameters if p.name in SPECS}
+        if not changes:
+            return SetParametersResult(successful=True)
         try:
             base = self.params or self._read_params()
             new = base.with_changes(changes, runtime=self.params is not None)
@@ -129,13 +164,10 @@ class SegmentationNode(LifecycleNode):
 
     # lifecycle ---------------------------------------------------------------------------
 
+    @_transition
     def on_configure(self, state: State) -> TransitionCallbackReturn:
         """Validate parameters, create the publishers."""
-        try:
-            self.params = self._read_params()
-        except ValueError as exc:
-            self.get_logger().error(f'configure failed: {exc}')
-            return TransitionCallbackReturn.FAILURE
+        self.params = self._read_params()  # ValueError naming the parameter -> FAILURE
         p = self.params
         self._out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
                                    reliability=_reliability(p.output_qos_reliability))
@@ -156,22 +188,17 @@ class SegmentationNode(LifecycleNode):
         self.get_logger().info('configured')
         return TransitionCallbackReturn.SUCCESS
 
+    @_transition
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Load the model, subscribe, start the worker and diagnostics."""
         p = self.params
-        try:
-            self.pipeline.load()
-        except Exception as exc:  # noqa: BLE001 - report any load failure as a transition
-            self.get_logger().error(f'activate failed: {exc}')
-            return TransitionCallbackReturn.FAILURE
+        self.pipeline.load()  # a missing or corrupt model -> FAILURE, logged with the reason
         opts = QoSOverridingOptions.with_default_policies()
         for name in self.pipeline.fusion_names:
-            key = f'weights/{name}'
+            key = weights_key(name)
             if key not in self._pubs:  # one topic per fusion point: known once loaded
                 self._pubs[key] = self.create_lifecycle_publisher(
                     Image, output_topic(key), self._out_qos, qos_overriding_options=opts)
-        result = super().on_activate(state)  # activates the lifecycle publishers
-        self._pubs[LABEL_INFO].publish(self.pipeline.label_info())
         self.pipeline.start()
         # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
         in_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
@@ -187,29 +214,38 @@ class SegmentationNode(LifecycleNode):
         self._timer = self.create_timer(
             p.diagnostics_period,
             lambda: self._pubs[DIAGNOSTICS].publish(self.pipeline.diagnostics()))
+        # Last: activating the publishers cannot fail, so a failed activate leaves them inactive.
+        result = super().on_activate(state)
+        self._pubs[LABEL_INFO].publish(self.pipeline.label_info())
         outputs = ', '.join(self.pipeline.output_keys())
         self.get_logger().info(f'active: {self.resolve_topic_name(topic)} -> {outputs}')
         return result
 
+    @_transition
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Unsubscribe, stop and free the model."""
         self._release_runtime()
         return super().on_deactivate(state)
 
+    @_transition
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         """Destroy the publishers."""
         self._release_runtime()
+        self._destroy_publishers()
+        return TransitionCallbackReturn.SUCCESS
+
+    @_transition
+    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
+        """Free everything."""
+        self._release_runtime()
+        return TransitionCallbackReturn.SUCCESS
+
+    def _destroy_publishers(self) -> None:
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
         self._pubs.clear()
         self.pipeline = None
         self.params = None
-        return TransitionCallbackReturn.SUCCESS
-
-    def on_shutdown(self, state: State) -> TransitionCallbackReturn:
-        """Free everything."""
-        self._release_runtime()
-        return TransitionCallbackReturn.SUCCESS
 
     def _release_runtime(self) -> None:
         for sub in self._subs:

@@ -84,7 +84,8 @@ class Recorder:
 
     Args:
         dds: the participant to use.
-        keys: output keys (``'labels'``, ``'weights/8'``, ``'label_info'``, ``'diagnostics'``).
+        keys: output keys (``'labels'``, ``'weights/stride8'``, ``'label_info'``,
+            ``'diagnostics'``).
         keep: samples kept per key (older ones are dropped; counts keep growing).
     """
 
