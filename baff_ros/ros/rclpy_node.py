@@ -22,6 +22,7 @@ lifecycle manager (or ``ros2 lifecycle set``) drives it.
 
 import array
 import functools
+import signal
 import sys
 import traceback
 from typing import Any, Callable, Dict, List, Optional
@@ -162,6 +163,21 @@ class SegmentationNode(LifecycleNode):
                 self.pipeline.params = new
         return SetParametersResult(successful=True)
 
+    # QoS: a new profile for every endpoint, because rclpy applies qos_overrides.* by
+    # changing the profile object it is given - a shared one would carry one topic's overrides
+    # over to every topic created after it.
+
+    def _output_qos(self) -> QoSProfile:
+        p = self.params
+        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
+                          reliability=_reliability(p.output_qos_reliability))
+
+    def _input_qos(self) -> QoSProfile:
+        # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
+        p = self.params
+        return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
+                          reliability=_reliability(p.image_qos_reliability))
+
     # lifecycle ---------------------------------------------------------------------------
 
     @_transition
@@ -169,13 +185,11 @@ class SegmentationNode(LifecycleNode):
         """Validate parameters, create the publishers."""
         self.params = self._read_params()  # ValueError naming the parameter -> FAILURE
         p = self.params
-        self._out_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
-                                   reliability=_reliability(p.output_qos_reliability))
         opts = QoSOverridingOptions.with_default_policies()
         for key in ('labels', 'confidence', 'color', 'overlay', 'camera_info'):
             msg_type = CameraInfo if key == 'camera_info' else Image
             self._pubs[key] = self.create_lifecycle_publisher(
-                msg_type, output_topic(key), self._out_qos, qos_overriding_options=opts)
+                msg_type, output_topic(key), self._output_qos(), qos_overriding_options=opts)
         latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
                              reliability=ReliabilityPolicy.RELIABLE,
                              durability=DurabilityPolicy.TRANSIENT_LOCAL)
@@ -198,19 +212,16 @@ class SegmentationNode(LifecycleNode):
             key = weights_key(name)
             if key not in self._pubs:  # one topic per fusion point: known once loaded
                 self._pubs[key] = self.create_lifecycle_publisher(
-                    Image, output_topic(key), self._out_qos, qos_overriding_options=opts)
+                    Image, output_topic(key), self._output_qos(), qos_overriding_options=opts)
         self.pipeline.start()
-        # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
-        in_qos = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
-                            reliability=_reliability(p.image_qos_reliability))
         if p.input_transport == 'compressed':
             topic, msg_type = 'image/compressed', CompressedImage
         else:
             topic, msg_type = 'image', Image
         self._subs.append(self.create_subscription(
-            msg_type, topic, self.pipeline.submit, in_qos, qos_overriding_options=opts))
+            msg_type, topic, self.pipeline.submit, self._input_qos(), qos_overriding_options=opts))
         self._subs.append(self.create_subscription(
-            CameraInfo, 'camera_info', self.pipeline.set_camera_info, in_qos))
+            CameraInfo, 'camera_info', self.pipeline.set_camera_info, self._input_qos()))
         self._timer = self.create_timer(
             p.diagnostics_period,
             lambda: self._pubs[DIAGNOSTICS].publish(self.pipeline.diagnostics()))
@@ -240,6 +251,10 @@ class SegmentationNode(LifecycleNode):
         self._release_runtime()
         return TransitionCallbackReturn.SUCCESS
 
+    def release(self) -> None:
+        """Stop processing and free the model, whatever the lifecycle state (node exit)."""
+        self._release_runtime()
+
     def _destroy_publishers(self) -> None:
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
@@ -268,18 +283,54 @@ class _ShutdownOnExit:
         rclpy.try_shutdown()
 
 
+class _StopOnce:
+    """SIGINT/SIGTERM handler: the first signal stops the node, later ones are ignored.
+
+    Ctrl-C in a terminal reaches the node twice - from the terminal (the whole foreground
+    process group) and again from ``ros2 launch``, which forwards it. Python's default
+    handler would raise a second KeyboardInterrupt in the middle of the shutdown and end
+    the process by the signal, with a traceback. Installed before ``rclpy.init``, this handler
+    is also the one rclpy's own signal handler chains to.
+    """
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, signum: int, frame: Any) -> None:
+        self.count += 1
+        if self.count == 1:
+            raise KeyboardInterrupt
+
+    def ignore_more(self) -> None:
+        """Ignore SIGINT/SIGTERM from now on (rclpy's shutdown may restore other handlers)."""
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, signal.SIG_IGN)
+
+
 def main(args: Optional[List[str]] = None) -> None:
     """Entry point of ``ros2 run baff_ros segment``."""
+    stop = _StopOnce()
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
     try:
         # rclpy.init returns a context manager from Jazzy on, None on Humble.
         with rclpy.init(args=args) or _ShutdownOnExit():
             node = SegmentationNode()
-            if node.get_parameter('autostart').value:
-                node.trigger_configure()
-                node.trigger_activate()
-            rclpy.spin(node)
+            try:
+                if node.get_parameter('autostart').value:
+                    node.trigger_configure()
+                    node.trigger_activate()
+                rclpy.spin(node)
+            except (KeyboardInterrupt, ExternalShutdownException):
+                stop.ignore_more()
+            finally:
+                # Stop the worker threads before the context goes away under them.
+                node.release()
+                node.destroy_node()
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
+    finally:
+        stop.ignore_more()
 
 
 if __name__ == '__main__':
