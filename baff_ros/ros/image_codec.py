@@ -140,7 +140,15 @@ def image_to_array(msg: Any) -> np.ndarray:
 
 
 def _to8(array: np.ndarray) -> np.ndarray:
-    return (array >> 8).astype(np.uint8) if array.dtype == np.uint16 else array
+    """16 -> 8 bit as cv_bridge converts (``round(v * 255 / 65535)``); 8 bit as it is.
+
+    Scaling rather than ``v >> 8`` keeps the results equal to cv_bridge's ``imgmsg_to_cv2(msg,
+    'rgb8')`` (OpenCV ``convertTo`` with alpha 255/65535), which ROS users compare against.
+    ``v * 255 / 65535`` never lands on .5, so every rounding of it agrees.
+    """
+    if array.dtype != np.uint16:
+        return array
+    return cv2.convertScaleAbs(array, alpha=255.0 / 65535.0)
 
 
 def image_to_rgb(msg: Any, allow_bgr: bool = True) -> Tuple[np.ndarray, str]:
@@ -163,8 +171,10 @@ def image_to_rgb(msg: Any, allow_bgr: bool = True) -> Tuple[np.ndarray, str]:
     if enc == '32FC1':
         raise ImageCodecError(f'{_describe(msg)}: a float image cannot be segmented')
     if enc.startswith('bayer_'):
-        out = cv2.cvtColor(np.ascontiguousarray(_to8(array)), _BAYER_TO_BGR[enc[6:10]])
-        return _order(out, 'bgr', allow_bgr)
+        # Demosaic at the source depth, then scale: the order cv_bridge uses (interpolating
+        # 8-bit values instead would round differently).
+        out = cv2.cvtColor(np.ascontiguousarray(array), _BAYER_TO_BGR[enc[6:10]])
+        return _order(_to8(out), 'bgr', allow_bgr)
     array = _to8(array)
     if array.ndim == 2:
         return cv2.cvtColor(array, cv2.COLOR_GRAY2RGB), 'rgb'

@@ -20,10 +20,15 @@ The stock ``sequence[uint8]`` path packs and unpacks a Python list of ints; meas
 1280x720 rgb8 frame: bytes 8 ms serialise / 3 ms deserialise, the list path ~50x slower
 (~2 ms per 100 kB, ~55 ms a frame) - the difference between keeping up with 30 Hz and not.
 A plain ``bytes`` annotation is not an option: cyclonedds cannot build type information for it.
+
+Every field has the type of the rosidl IDL (``uint8`` is not ``byte``: IDL ``octet``, a
+different XTypes kind that type-checking peers refuse to match); test/test_dds_idl.py compares
+these structs with the installed ``.idl`` files. :data:`TYPE_HASHES` holds the REP-2011 type
+hashes that ROS 2 Iron and newer advertise per endpoint.
 """
 
 from dataclasses import dataclass, field
-from typing import List
+from typing import Any, Dict, List
 
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl._machinery import BytesMachine
@@ -57,7 +62,7 @@ class Image(IdlStruct, typename='sensor_msgs::msg::dds_::Image_'):
     height: uint32 = 0
     width: uint32 = 0
     encoding: str = ''
-    is_bigendian: byte = 0
+    is_bigendian: uint8 = 0
     step: uint32 = 0
     data: sequence[uint8] = b''
 
@@ -159,6 +164,58 @@ def _bytes_fast_path(cls: type, member: str = 'data') -> None:
 _bytes_fast_path(Image)
 _bytes_fast_path(CompressedImage)
 
+#: REP-2011 type hashes (RIHS01) of these messages, as rosidl generates them for ROS 2 Jazzy
+#: (``<prefix>/share/<pkg>/msg/<Type>.json``). rmw_cyclonedds (Iron and newer) announces
+#: ``typehash=<hash>;`` in every endpoint's USER_DATA QoS, lists it in ``ros2 topic info -v`` and
+#: warns about each discovered endpoint without one. The DDS node runs without ROS installed,
+#: hence the table; test/test_dds_idl.py checks it against the installed JSON files.
+TYPE_HASHES: Dict[str, str] = {
+    'builtin_interfaces/msg/Time':
+        'RIHS01_b106235e25a4c5ed35098aa0a61a3ee9c9b18d197f398b0e4206cea9acf9c197',
+    'std_msgs/msg/Header':
+        'RIHS01_f49fb3ae2cf070f793645ff749683ac6b06203e41c891e17701b1cb597ce6a01',
+    'sensor_msgs/msg/Image':
+        'RIHS01_d31d41a9a4c4bc8eae9be757b0beed306564f7526c88ea6a4588fb9582527d47',
+    'sensor_msgs/msg/CompressedImage':
+        'RIHS01_15640771531571185e2efc8a100baf923961a4d15d5569652e6cb6691e8e371a',
+    'sensor_msgs/msg/RegionOfInterest':
+        'RIHS01_ad16bcba5f9131dcdba6fbded19f726f5440e3c513b4fb586dd3027eeed8abb1',
+    'sensor_msgs/msg/CameraInfo':
+        'RIHS01_b3dfd68ff46c9d56c80fd3bd4ed22c7a4ddce8c8348f2f59c299e73118e7e275',
+    'vision_msgs/msg/VisionClass':
+        'RIHS01_1e4a11f0fed50b5623cb8ff26ca0e37952a48a9c074d16f804b44e9164c2037a',
+    'vision_msgs/msg/LabelInfo':
+        'RIHS01_3d37df4015cdf660cc851c51897f2acd957e1ca6205ba0a99aebffb9406b0783',
+    'diagnostic_msgs/msg/KeyValue':
+        'RIHS01_d68081eaa540288c5440753baecef0c4e16e81a5f78ad68902ded5100413bb42',
+    'diagnostic_msgs/msg/DiagnosticStatus':
+        'RIHS01_b0e3e692ea2d54a8af2f4ef1930e81556a2db55216b771f8a7d2724ed47bf0e4',
+    'diagnostic_msgs/msg/DiagnosticArray':
+        'RIHS01_5a8a36efb05fb25070fa0fb3810290c0e6cd4862b54a8fb975a1ee8dc55a333e',
+}
+
+
+def ros_type_name(data_type: Any) -> str:
+    """ROS type name of an IdlStruct (``sensor_msgs::msg::dds_::Image_`` -> ``.../Image``).
+
+    A type not named the rmw way (``<pkg>::<msg|srv>::dds_::<Type>_``) keeps its DDS name.
+    """
+    typename = data_type.__idl_typename__
+    parts = typename.split('::')
+    if len(parts) != 4 or parts[2] != 'dds_' or not parts[3].endswith('_'):
+        return typename
+    return f'{parts[0]}/{parts[1]}/{parts[3][:-1]}'
+
+
+def type_hash_user_data(data_type: Any) -> bytes:
+    """USER_DATA of an endpoint of ``data_type`` as rmw_cyclonedds writes it; b'' if unknown.
+
+    The format is rmw_dds_common's: ``key=value;`` pairs, here the single ``typehash`` key.
+    """
+    type_hash = TYPE_HASHES.get(ros_type_name(data_type))
+    return f'typehash={type_hash};'.encode() if type_hash else b''
+
+
 #: The pipeline's message table for DDS.
 DDS_TYPES = MessageTypes(
     Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
@@ -168,4 +225,5 @@ DDS_TYPES = MessageTypes(
 
 __all__: List[str] = ['CameraInfo', 'CompressedImage', 'DDS_TYPES', 'DiagnosticArray',
                       'DiagnosticStatus', 'Header', 'Image', 'KeyValue', 'LabelInfo',
-                      'RegionOfInterest', 'Time', 'VisionClass']
+                      'RegionOfInterest', 'Time', 'TYPE_HASHES', 'VisionClass',
+                      'ros_type_name', 'type_hash_user_data']

@@ -51,6 +51,19 @@ def qos(reliability: str = 'reliable', depth: int = 1, transient_local: bool = F
     return Qos(rel, dur, Policy.History.KeepLast(int(depth)), XCDR1)
 
 
+def with_type_hash(qos_: Qos, data_type: Any) -> Qos:
+    """``qos_`` plus the USER_DATA ``typehash=RIHS01_...;`` that ROS 2 (Iron+) endpoints carry.
+
+    Without it, every rmw_cyclonedds node of Jazzy logs "Failed to parse type hash" for each of
+    our endpoints and ``ros2 topic info -v`` shows an invalid hash. A USER_DATA the caller set
+    is kept as it is.
+    """
+    user_data = msgs.type_hash_user_data(data_type)
+    if not user_data or Policy.Userdata in qos_:
+        return qos_
+    return Qos(*qos_, Policy.Userdata(data=user_data))
+
+
 class RosDds:
     """A DDS participant with ROS 2 naming: readers and writers by ROS topic name.
 
@@ -81,14 +94,15 @@ class RosDds:
         return self._topics[dds_name]
 
     def writer(self, name: str, data_type: Any, qos_: Qos) -> DataWriter:
-        """Create a DataWriter on ROS topic ``name``."""
-        return DataWriter(self.publisher, self._topic(name, data_type), qos=qos_)
+        """Create a DataWriter on ROS topic ``name`` (advertising the ROS type hash)."""
+        return DataWriter(self.publisher, self._topic(name, data_type),
+                          qos=with_type_hash(qos_, data_type))
 
     def reader(self, name: str, data_type: Any, qos_: Qos,
                listener: Optional[Listener] = None) -> DataReader:
-        """Create a DataReader on ROS topic ``name``."""
-        return DataReader(self.subscriber, self._topic(name, data_type), qos=qos_,
-                          listener=listener)
+        """Create a DataReader on ROS topic ``name`` (advertising the ROS type hash)."""
+        return DataReader(self.subscriber, self._topic(name, data_type),
+                          qos=with_type_hash(qos_, data_type), listener=listener)
 
     def close(self) -> None:
         """Delete the participant and everything it owns."""
