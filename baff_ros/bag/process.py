@@ -183,7 +183,11 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     t_start = time.perf_counter()
     with BagInput(src, topics, typestore) as bag:
         streams = {s.topic: s for s in bag.streams}
-        info_topics = {s.camera_info: s.topic for s in bag.streams if s.camera_info}
+        # One CameraInfo topic may pair with several image topics (a bag's only one does).
+        info_topics: Dict[str, List[str]] = {}
+        for s in bag.streams:
+            if s.camera_info:
+                info_topics.setdefault(s.camera_info, []).append(s.topic)
         out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
                         background=True, compression=compression, version=bag_version)
         report = BagReport(output=out.path)
@@ -199,6 +203,14 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 sinks[topic] = _BagSink(out, stream.base)
                 pipes[topic] = Pipeline(params, sinks[topic], types, segmenter=seg, logger=log)
                 pipes[topic].load()
+            # Topics are received independently, so a recording may log a camera's first
+            # CameraInfo just after its first frame(s): start from it, so that every frame
+            # gets its camera_info output (later ones follow the log as the node does).
+            for info_topic, image_topics in info_topics.items():
+                first_info = bag.first_message(info_topic)
+                if first_info is not None:
+                    for image_topic in image_topics:
+                        pipes[image_topic].set_camera_info(first_info)
             bar = progress_bar(total=bag.frame_count, unit='frame', disable=not progress)
             t_loop = time.perf_counter()
             report.setup_seconds = t_loop - t_start
@@ -240,8 +252,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                     actions.append((False, partial(out.write_raw, conn.topic, conn.msgtype,
                                                    stamp_ns, raw, like=conn)))
                 if conn.topic in info_topics:
-                    pipes[info_topics[conn.topic]].set_camera_info(
-                        bag.deserialize(raw, conn.msgtype))
+                    info_msg = bag.deserialize(raw, conn.msgtype)
+                    for image_topic in info_topics[conn.topic]:
+                        pipes[image_topic].set_camera_info(info_msg)
                 elif conn.topic in streams:
                     msg = bag.deserialize(raw, conn.msgtype)
                     pipe = pipes[conn.topic]

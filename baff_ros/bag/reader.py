@@ -122,6 +122,15 @@ class BagInput:
                            'with --topic')
         self.streams: Tuple[ImageStream, ...] = tuple(self._stream(t, info_topics, by_topic)
                                                       for t in chosen)
+        # Outputs go under <base>/segmentation/: two streams with one base (a camera's raw and
+        # compressed transports, say) would interleave their frames on the same topics.
+        owner: Dict[str, str] = {}
+        for s in self.streams:
+            if s.base in owner:
+                raise BagError(f'{self.path}: {owner[s.base]} and {s.topic} would both write '
+                               f'their outputs under {s.base.rstrip("/")}/segmentation/; '
+                               'segment one of them per run (--topic)')
+            owner[s.base] = s.topic
 
     def _stream(self, topic: str, info_topics: Sequence[str], by_topic) -> ImageStream:
         msgtype = self.topic_types[topic]
@@ -142,6 +151,24 @@ class BagInput:
         except Exception as exc:  # noqa: BLE001
             raise BagError(f'{self.path}: corrupt bag data ({type(exc).__name__}: {exc})') \
                 from exc
+
+    def first_message(self, topic: str):
+        """Return the first message of ``topic`` in log-time order, decoded (None if none)."""
+        conns = [c for c in self.connections if c.topic == topic]
+        if not conns:
+            return None
+        found = None
+        messages = self.reader.messages(connections=conns)
+        try:
+            for conn, _, raw in messages:
+                found = (raw, conn.msgtype)
+                break
+        except Exception as exc:  # noqa: BLE001
+            raise BagError(f'{self.path}: corrupt bag data ({type(exc).__name__}: {exc})') \
+                from exc
+        finally:
+            messages.close()
+        return None if found is None else self.deserialize(*found)
 
     def deserialize(self, raw: bytes, msgtype: str):
         """Decode one raw message with the bag's own definitions."""

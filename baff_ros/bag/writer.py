@@ -51,11 +51,14 @@ def register_vision_msgs(typestore) -> None:
 
 
 class BagOutput:
-    """A rosbag2 writer that works in ``.OUT.partial/OUT`` and renames to ``OUT`` on success.
+    """A rosbag2 writer that works in ``.OUT.partial/`` and renames to ``OUT`` on success.
 
     A crash or an exception leaves no ``OUT`` (only the hidden ``.partial`` directory, removed on
-    the next run), so a bag that exists is a complete bag. The bag is written under its final
-    name inside the temporary directory, so its file names match after the move.
+    the next run), so a bag that exists is a complete bag. The storage file is named as
+    ``ros2 bag record`` names it, ``OUT/OUT_0.mcap`` (or ``.db3``): the bag is written as
+    ``.OUT.partial/OUT_0`` and that directory becomes ``OUT``, so ``metadata.yaml`` (and the copy
+    inside a sqlite3 file) name the file as it ends up, and ``ros2 bag reindex``, which only
+    looks for ``<bag>_<n>.<ext>`` files, finds it.
 
     Args:
         path: output bag directory; must not exist unless ``overwrite``.
@@ -95,8 +98,8 @@ class BagOutput:
         self.typestore = typestore
         register_vision_msgs(typestore)
         plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
-        self.writer = Writer(self.partial / self.path.name, version=version,
-                             storage_plugin=plugin)
+        self._staged = self.partial / f'{self.path.name}_0'
+        self.writer = Writer(self._staged, version=version, storage_plugin=plugin)
         if compression == 'zstd':
             # STORAGE mode = compressed MCAP chunks (not rosbag2's file/message compression,
             # which plain MCAP readers cannot open).
@@ -195,7 +198,7 @@ class BagOutput:
         self.writer.close()
         if self.path.exists():
             shutil.rmtree(self.path) if self.path.is_dir() else os.remove(self.path)
-        os.replace(self.partial / self.path.name, self.path)
+        os.replace(self._staged, self.path)
         shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
 

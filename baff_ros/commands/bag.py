@@ -40,9 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--compression', choices=COMPRESSIONS, default='none',
                         help='mcap chunk compression: zstd makes the output ~5x smaller for '
                              'some CPU time (default: %(default)s)')
-    parser.add_argument('--bag-version', type=int, choices=BAG_VERSIONS, default=9,
-                        help='rosbag2 metadata version: 9 (Jazzy and later) or 8 (QoS profiles as '
-                             'a string, as older releases parse them) (default: %(default)s)')
+    add_bag_version_arg(parser)
     parser.add_argument('--typestore', choices=('humble', 'jazzy', 'latest'), default='humble',
                         help='message definitions for bags that carry none (default: humble)')
     parser.add_argument('--no-copy', action='store_true',
@@ -53,6 +51,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     add_model_args(parser)
     add_backend_args(parser)
+
+
+def add_bag_version_arg(parser: argparse.ArgumentParser) -> None:
+    """Register ``--bag-version`` (shared with ``baff-ros demo``)."""
+    parser.add_argument('--bag-version', type=int, choices=BAG_VERSIONS, default=9,
+                        help='rosbag2 metadata version: 9 (Jazzy and later) or 8 (QoS profiles '
+                             'as a string, as older releases parse them). Humble\'s ros2 bag '
+                             'needs 8: it cannot parse the QoS profiles of version 9 (default: '
+                             '%(default)s)')
 
 
 def node_params(args: argparse.Namespace, **fixed: Any):

@@ -20,7 +20,8 @@ from typing import Dict, List
 
 import cv2
 
-from baff_ros.commands.bag import make_video_callback, node_params, print_report
+from baff_ros.commands.bag import (add_bag_version_arg, make_video_callback, node_params,
+                                   print_report)
 from baff_ros.commands.common import add_backend_args, add_model_args, note
 
 HELP = ('segment the bundled sample drive (rosbag2) with the bundled model; write the output '
@@ -51,6 +52,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='image topic (default: the only one)')
     parser.add_argument('--stills', type=int, default=3,
                         help='how many frames to save as PNG (default: %(default)s)')
+    add_bag_version_arg(parser)
     add_model_args(parser)
     add_backend_args(parser)
 
@@ -102,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     bag_out = out_dir / f'{src.name}_segmented'
     try:
         report = process_bag(src, bag_out, params, topics=args.topic, overwrite=True,
-                             on_frame=on_frame)
+                             on_frame=on_frame, bag_version=args.bag_version)
     finally:
         video.close()
     print_report(report)
@@ -114,6 +116,8 @@ def run(args: argparse.Namespace) -> int:
     print('\nto view it:')
     print(f'  ROS 2:    ros2 bag play {bag_out}  and  rviz2 -d '
           '$(ros2 pkg prefix baff_ros)/share/baff_ros/config/segment.rviz')
+    if args.bag_version != 8:
+        print('            (Humble\'s ros2 bag reads it when written with --bag-version 8)')
     print(f'  Foxglove: open {next(bag_out.glob("*.mcap"), bag_out)} (Image panels on '
           '*/segmentation/overlay and */segmentation/weights/*)')
     print(f'  files:    any image viewer on {out_dir}/frame*_montage.png')
