@@ -2,10 +2,67 @@
 
 from glob import glob
 import os
+import sys
 
 from setuptools import find_packages, setup
+from setuptools.command.develop import develop
+from setuptools.command.install_scripts import install_scripts
 
 package_name = 'baff_ros'
+
+#: ROS 2 executables (``ros2 run baff_ros <name>``, the launch file's ``executable=``), in entry
+#: point syntax. They are written to ``lib/baff_ros`` (setup.cfg's install_scripts/script_dir) by
+#: the ``setup.py install`` and ``setup.py develop`` runs that colcon makes, and are deliberately
+#: not console_scripts: a wheel (``pip install``) would put a generic ``segment`` on PATH that
+#: needs a sourced ROS 2.
+ROS_EXECUTABLES = [
+    'segment = baff_ros.ros.rclpy_node:main',
+]
+
+ROS_EXECUTABLE_TEMPLATE = """#!{python}
+# ROS 2 executable of {package}: ros2 run {package} {name}
+import sys
+
+from {module} import {function}
+
+if __name__ == '__main__':
+    sys.exit({function}())
+"""
+
+
+def ros_executables(python):
+    """(name, file contents) of each ROS 2 executable, run by the interpreter ``python``."""
+    scripts = []
+    for spec in ROS_EXECUTABLES:
+        name, target = (part.strip() for part in spec.split('='))
+        module, function = target.split(':')
+        scripts.append((name, ROS_EXECUTABLE_TEMPLATE.format(
+            python=python, package=package_name, name=name, module=module, function=function)))
+    return scripts
+
+
+class InstallScripts(install_scripts):
+    """Entry-point scripts, plus the ROS 2 executables unless building a wheel."""
+
+    def run(self):
+        super().run()
+        # bdist_wheel and editable_wheel set no_ep: a wheel's scripts come from its
+        # entry_points.txt, where the ROS 2 executables are not.
+        if self.no_ep:
+            return
+        python = getattr(self.get_finalized_command('build_scripts'), 'executable', None)
+        for name, contents in ros_executables(python or sys.executable):
+            self.write_script(name, contents)
+
+
+class Develop(develop):
+    """``setup.py develop`` (``colcon build --symlink-install``): the ROS 2 executables too."""
+
+    def install_wrapper_scripts(self, dist):
+        super().install_wrapper_scripts(dist)
+        if not self.exclude_scripts:
+            for name, contents in ros_executables(sys.executable):
+                self.write_script(name, contents)
 
 
 def data_files():
@@ -61,9 +118,10 @@ setup(
     description='Real-time semantic segmentation with BAFF-SkipNet for ROS 2',
     license='Apache-2.0',
     entry_points={
+        # Only the CLI goes on PATH; the ROS 2 executables are in ROS_EXECUTABLES above.
         'console_scripts': [
             'baff-ros = baff_ros.cli:main',
-            'segment = baff_ros.ros.rclpy_node:main',
         ],
     },
+    cmdclass={'install_scripts': InstallScripts, 'develop': Develop},
 )
