@@ -23,6 +23,10 @@ from typing import Dict
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+#: Tests that run rclpy in the pytest process. They get a pytest process of their own: the
+#: cyclonedds Python binding (other tests) brings its own Cyclone DDS library, and a binding
+#: reader whose listener was already freed crashes the process when rclpy's traffic reaches it.
+ROS_DIR = ROOT / 'test' / 'ros'
 
 #: Where tools would otherwise write into the user's home: caches, ROS logs, plot configs.
 HOME_REDIRECTS = ('XDG_CACHE_HOME', 'ROS_HOME', 'ROS_LOG_DIR', 'BAFF_ROS_CACHE', 'MPLCONFIGDIR')
@@ -46,6 +50,36 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ['CYCLONEDDS_URI'] = loopback_config()
     os.environ['ROS_DOMAIN_ID'] = str(1 + os.getpid() % 99)
     _check_ros()
+
+
+def _asked_for_ros_dir(config: pytest.Config) -> bool:
+    for arg in config.args:
+        path = Path(arg.split('::')[0]).resolve()
+        if path == ROS_DIR or ROS_DIR in path.parents:
+            return True
+    return False
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool:
+    """Collect test/ros only when asked for by path (``pytest test/ros``, as scripts/test.sh).
+
+    Returns None (no opinion) for every other path.
+    """
+    if collection_path.resolve() == ROS_DIR and not _asked_for_ros_dir(config):
+        config.stash[_ROS_LEFT_OUT] = True
+        return True
+    return None
+
+
+_ROS_LEFT_OUT = pytest.StashKey[bool]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    """Say that test/ros was left out of this process, and how to run it."""
+    if config.stash.get(_ROS_LEFT_OUT, False):
+        terminalreporter.write_line(
+            'test/ros (rclpy in the test process) runs in a pytest process of its own: '
+            '`pytest test/ros` (make test runs both)')
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -20,6 +20,12 @@ import pytest
 
 rclpy = pytest.importorskip('rclpy')
 
+pytestmark = pytest.mark.rclpy
+
+#: In-process nodes live in a namespace of their own: on Humble a destroyed node can stay in the
+#: graph until the process ends, and launch tests later in this process start /baff_segmentation.
+UNIT_NS = '/unit_test'
+
 
 @pytest.fixture
 def ros_context():
@@ -34,7 +40,7 @@ def test_parameters_are_declared_from_the_schema(ros_context):
     from baff_ros.ros.params import SCHEMA
     from baff_ros.ros.rclpy_node import SegmentationNode
 
-    node = SegmentationNode()
+    node = SegmentationNode(namespace=UNIT_NS)
     try:
         for spec in SCHEMA:
             desc = node.describe_parameter(spec.name)
@@ -54,13 +60,13 @@ def test_lifecycle_segments_an_image(ros_context):
 
     from baff_ros.ros.rclpy_node import SegmentationNode
 
-    node = SegmentationNode(parameter_overrides=[
+    node = SegmentationNode(namespace=UNIT_NS, parameter_overrides=[
         Parameter('model_config', value='width_mult=0.35'),
         Parameter('input_size', value=[64, 128])])
     peer = rclpy.create_node('peer')
     got = []
-    peer.create_subscription(Image, 'segmentation/labels', got.append, 10)
-    pub = peer.create_publisher(Image, 'image', 10)
+    peer.create_subscription(Image, f'{UNIT_NS}/segmentation/labels', got.append, 10)
+    pub = peer.create_publisher(Image, f'{UNIT_NS}/image', 10)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     executor.add_node(peer)
@@ -81,3 +87,23 @@ def test_lifecycle_segments_an_image(ros_context):
         executor.shutdown()
         node.destroy_node()
         peer.destroy_node()
+
+
+def test_every_topic_the_node_can_publish_is_a_valid_ros_name():
+    """rcl's own validator accepts every input and output topic, relative and namespaced."""
+    from rclpy.validate_full_topic_name import validate_full_topic_name
+    from rclpy.validate_topic_name import validate_topic_name
+
+    from baff_ros.engine.models import load_model
+    from baff_ros.ros.params import OUTPUTS, resolve_name
+    from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
+
+    model, _, _ = load_model(None, 'width_mult=0.35')
+    keys = [k for k in OUTPUTS if k != 'weights'] + [LABEL_INFO, DIAGNOSTICS]
+    keys += [weights_key(n) for n in model.fusion_names]
+    assert 'weights/stride16' in keys and 'weights/stride8' in keys
+    topics = [output_topic(k) for k in keys] + ['image', 'image/compressed', 'camera_info']
+    for topic in topics:
+        assert validate_topic_name(topic), topic  # raises InvalidTopicNameException
+        for ns in ('/', '/camera', '/robot1/front_camera'):
+            assert validate_full_topic_name(resolve_name(topic, ns)), (ns, topic)
