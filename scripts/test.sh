@@ -43,10 +43,11 @@ if [ -f "$fixtures/install.sh" ]; then
     bash "$fixtures/humble/install.sh"
   fi
   status=0
-  in_ros jazzy "$@" test || status=$?
-  in_ros jazzy "$@" test/ros || status=$?
+  # -rs lists every skip with its reason; the ROS passes name each test (-v).
+  in_ros jazzy -rs "$@" test || status=$?
+  in_ros jazzy -v -rs "$@" test/ros || status=$?
   if [ -f /opt/ros/humble/setup.bash ]; then
-    in_ros humble "$@" "${humble_tests[@]}" || status=$?
+    in_ros humble -v -rs "$@" "${humble_tests[@]}" || status=$?
   fi
   exit $status
 fi
@@ -57,6 +58,6 @@ else
   echo "== pytest without ROS 2 (no ROS 2 environment sourced: its tests skip)"
 fi
 status=0
-"$py" -m pytest -q "$@" test || status=$?
-"$py" -m pytest -q "$@" test/ros || status=$?
+"$py" -m pytest -q -rs "$@" test || status=$?
+"$py" -m pytest -q -rs "$@" test/ros || status=$?
 exit $status

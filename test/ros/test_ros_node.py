@@ -107,3 +107,27 @@ def test_every_topic_the_node_can_publish_is_a_valid_ros_name():
         assert validate_topic_name(topic), topic  # raises InvalidTopicNameException
         for ns in ('/', '/camera', '/robot1/front_camera'):
             assert validate_full_topic_name(resolve_name(topic, ns)), (ns, topic)
+
+
+def test_a_failing_transition_is_logged_and_can_be_retried(ros_context, tmp_path, capfd):
+    """activate with a corrupt model: FAILURE with the reason, the node stays inactive."""
+    from rclpy.lifecycle import TransitionCallbackReturn
+    from rclpy.parameter import Parameter
+
+    from baff_ros.ros.rclpy_node import SegmentationNode
+
+    corrupt = tmp_path / 'broken.safetensors'
+    corrupt.write_bytes(b'not a checkpoint')
+    node = SegmentationNode(namespace=UNIT_NS, parameter_overrides=[
+        Parameter('model', value=str(corrupt)), Parameter('input_size', value=[64, 128])])
+    try:
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_activate() == TransitionCallbackReturn.FAILURE
+        assert node._state_machine.current_state[1] == 'inactive'
+        log = capfd.readouterr().err  # rcutils logs to stderr
+        assert 'activate failed: ' in log and 'broken.safetensors' in log, log
+        # Nothing half-made is left behind: cleanup and a new configure work.
+        assert node.trigger_cleanup() == TransitionCallbackReturn.SUCCESS
+        assert node.trigger_configure() == TransitionCallbackReturn.SUCCESS
+    finally:
+        node.destroy_node()
