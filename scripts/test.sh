@@ -33,7 +33,7 @@ in_ros() {  # in_ros DISTRO PYTEST-ARGS...: pytest in a subshell with that ROS 2
     source "/opt/ros/$distro/setup.bash"
     set -u
     echo "== pytest on ROS 2 $ROS_DISTRO: $*"
-    "$py" -m pytest -q "$@"
+    "$py" -m pytest "$@"
   )
 }
 
@@ -44,7 +44,7 @@ if [ -f "$fixtures/install.sh" ]; then
   fi
   status=0
   # -rs lists every skip with its reason; the ROS passes name each test (-v).
-  in_ros jazzy -rs "$@" test || status=$?
+  in_ros jazzy -q -rs "$@" test || status=$?
   in_ros jazzy -v -rs "$@" test/ros || status=$?
   if [ -f /opt/ros/humble/setup.bash ]; then
     in_ros humble -v -rs "$@" "${humble_tests[@]}" || status=$?
