@@ -29,7 +29,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from baff_ros.bag.reader import BagError, BagInput, ImageStream
-from baff_ros.bag.writer import BagOutput
+from baff_ros.bag.writer import BagOutput, check_output_apart
 
 log = logging.getLogger('baff_ros.bag')
 
@@ -180,6 +180,10 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     from baff_ros.ros.image_codec import ImageCodecError
     from baff_ros.ros.pipeline import LABEL_INFO, make_segmenter, Pipeline
 
+    try:
+        check_output_apart(src, dst)
+    except ValueError as exc:
+        raise BagError(str(exc)) from None
     t_start = time.perf_counter()
     with BagInput(src, topics, typestore) as bag:
         streams = {s.topic: s for s in bag.streams}

@@ -16,7 +16,9 @@
 import os
 from pathlib import Path
 import queue
+import re
 import shutil
+import tempfile
 import threading
 from typing import Any, Callable, Dict, Optional, Tuple
 
@@ -27,6 +29,42 @@ COMPRESSIONS = ('none', 'zstd')
 #: rosbag2 metadata versions that can be written: 9 (Jazzy and later: QoS profiles as a YAML
 #: list) and 8 (QoS profiles as one YAML string, the form older rosbag2 releases parse).
 BAG_VERSIONS = (8, 9)
+#: The files a rosbag2 directory holds: its metadata and storage files (sqlite3's side files and
+#: rosbag2's file-compressed storage included). ``--overwrite`` replaces nothing else.
+_BAG_FILE = re.compile(r'^(metadata\.yaml|.+\.(mcap|db3|db3-shm|db3-wal|db3-journal)(\.zstd)?)$')
+
+
+def check_replaceable(path) -> None:
+    """Raise ValueError unless ``path`` is absent or a rosbag2 directory and nothing more.
+
+    ``--overwrite`` must never delete a user's other files: a folder is replaced only when it
+    holds ``metadata.yaml`` and storage files, nothing else (no subfolders, no notes).
+    """
+    path = Path(path)
+    if not path.exists() and not path.is_symlink():
+        return
+    if path.is_symlink() or not path.is_dir():
+        raise ValueError(f'{path}: exists and is not a bag directory; --overwrite replaces only '
+                         'a rosbag2 bag')
+    names = sorted(p.name for p in path.iterdir())
+    others = [n for n in names if not _BAG_FILE.match(n) or not (path / n).is_file()]
+    if others or 'metadata.yaml' not in names:
+        what = ', '.join(others[:5]) + (' ...' if len(others) > 5 else '') if others else \
+            'no metadata.yaml'
+        raise ValueError(f'{path}: not replaced, it is not only a rosbag2 bag ({what}); '
+                         '--overwrite replaces only a bag (metadata.yaml and storage files)')
+
+
+def check_output_apart(src, dst) -> None:
+    """Raise ValueError when output ``dst`` is input ``src``, contains it or lies inside it."""
+    s, d = Path(src).resolve(), Path(dst).resolve()
+    if s == d:
+        raise ValueError(f'{dst}: the output is the input bag')
+    if s in d.parents:
+        raise ValueError(f'{dst}: the output lies inside the input bag {src}')
+    if d in s.parents:
+        raise ValueError(f'{dst}: the output contains the input bag {src}')
+
 
 # vision_msgs is not in rosbags' built-in stores; these are its definitions (vision_msgs 4.x,
 # Humble and later), registered so LabelInfo can be written and decoded.
@@ -51,14 +89,16 @@ def register_vision_msgs(typestore) -> None:
 
 
 class BagOutput:
-    """A rosbag2 writer that works in ``.OUT.partial/`` and renames to ``OUT`` on success.
+    """A rosbag2 writer that works in a hidden ``.OUT.*.partial/`` and renames it to ``OUT``.
 
-    A crash or an exception leaves no ``OUT`` (only the hidden ``.partial`` directory, removed on
-    the next run), so a bag that exists is a complete bag. The storage file is named as
-    ``ros2 bag record`` names it, ``OUT/OUT_0.mcap`` (or ``.db3``): the bag is written as
-    ``.OUT.partial/OUT_0`` and that directory becomes ``OUT``, so ``metadata.yaml`` (and the copy
-    inside a sqlite3 file) name the file as it ends up, and ``ros2 bag reindex``, which only
-    looks for ``<bag>_<n>.<ext>`` files, finds it.
+    A crash or an exception leaves no ``OUT`` (only a hidden ``.OUT.*.partial`` directory of that
+    run, which no later run touches), so a bag that exists is a complete bag. ``overwrite``
+    replaces only a rosbag2 directory (:func:`check_replaceable`), and the old one is deleted
+    only after the new one is in place. The storage file is named as ``ros2 bag record`` names
+    it, ``OUT/OUT_0.mcap`` (or ``.db3``): the bag is written as ``.OUT.<random>.partial/OUT_0``
+    and that directory becomes ``OUT``, so ``metadata.yaml`` (and the copy inside a sqlite3
+    file) name the file as it ends up, and ``ros2 bag reindex``, which only looks for
+    ``<bag>_<n>.<ext>`` files, finds it.
 
     Args:
         path: output bag directory; must not exist unless ``overwrite``.
@@ -89,12 +129,15 @@ class BagOutput:
         if version not in BAG_VERSIONS:
             raise ValueError(f'bag version must be one of {BAG_VERSIONS}, got {version!r}')
         self.path = Path(path)
-        if self.path.exists() and not overwrite:
-            raise ValueError(f'{self.path}: output exists (use --overwrite)')
-        self.partial = self.path.with_name(f'.{self.path.name}.partial')
-        if self.partial.exists():
-            shutil.rmtree(self.partial)
-        self.partial.mkdir(parents=True)
+        if self.path.exists() or self.path.is_symlink():
+            if not overwrite:
+                raise ValueError(f'{self.path}: output exists (use --overwrite)')
+            check_replaceable(self.path)
+        # A staging directory of this run's own, beside OUT (same file system: the final
+        # rename is atomic); one left by a crashed run is never touched.
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.partial = Path(tempfile.mkdtemp(prefix=f'.{self.path.name}.', suffix='.partial',
+                                             dir=self.path.parent))
         self.typestore = typestore
         register_vision_msgs(typestore)
         plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
@@ -196,8 +239,11 @@ class BagOutput:
             self.abort()
             raise self._error
         self.writer.close()
-        if self.path.exists():
-            shutil.rmtree(self.path) if self.path.is_dir() else os.remove(self.path)
+        old = None
+        if self.path.exists() or self.path.is_symlink():
+            check_replaceable(self.path)  # again: it may have changed while we wrote
+            old = self.partial / 'replaced'
+            os.replace(self.path, old)  # moved aside, deleted only once the new bag is in place
         os.replace(self._staged, self.path)
         shutil.rmtree(self.partial, ignore_errors=True)
         return self.path
