@@ -51,7 +51,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--topic', action='append', default=[], metavar='TOPIC',
                         help='image topic (default: the only one)')
     parser.add_argument('--stills', type=int, default=3,
-                        help='how many frames to save as PNG (default: %(default)s)')
+                        help='how many frames to save as PNG, 0 for none (default: %(default)s)')
     add_bag_version_arg(parser)
     add_model_args(parser)
     add_backend_args(parser)
@@ -62,6 +62,8 @@ def run(args: argparse.Namespace) -> int:
     from baff_ros.bag.process import process_bag
     from baff_ros.bag.video import montage, outputs_to_arrays, weight_arrays
 
+    if args.stills < 0:
+        raise ValueError(f'--stills: expected a count >= 0, got {args.stills}')
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -82,7 +84,7 @@ def run(args: argparse.Namespace) -> int:
         frame_index['n'] += 1
         if not stills:
             n = max(1, stream.count)
-            k = max(1, min(args.stills, n))
+            k = min(args.stills, n)
             stills['at'] = {round(j * (n - 1) / max(1, k - 1)) for j in range(k)}
         if i not in stills['at']:
             return

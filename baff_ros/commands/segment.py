@@ -21,6 +21,7 @@ import cv2
 import numpy as np
 
 from baff_ros.commands.common import add_backend_args, add_model_args, make_segmenter, note
+from baff_ros.ros.image_codec import ImageCodecError, read_image_file
 
 HELP = 'segment image files; write <stem>_labels.png, _color.png, _overlay.png, _weights_<k>.png'
 
@@ -76,9 +77,10 @@ def run(args: argparse.Namespace) -> int:
     failed = []
     infer_ms = []
     for path in progress_bar(args.images, unit='img', disable=len(args.images) < 4):
-        image = cv2.imread(path, cv2.IMREAD_COLOR)
-        if image is None:
-            note(f'{path}: not a readable image, skipped')
+        try:
+            image = read_image_file(path)
+        except ImageCodecError as exc:
+            note(f'{exc}, skipped')
             failed.append(path)
             continue
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

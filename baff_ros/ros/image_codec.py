@@ -232,14 +232,68 @@ def compressed_to_rgb(msg: Any, allow_bgr: bool = True) -> Tuple[np.ndarray, str
     buf = as_uint8_buffer(msg.data)
     if buf.size == 0:
         raise ImageCodecError(f'CompressedImage format {fmt!r}: empty data')
+    image = decode_image_bytes(buf, f'CompressedImage format {fmt!r}')
+    return _order(image, 'bgr', allow_bgr)
+
+
+_JPEG_SOI = b'\xff\xd8\xff'
+_JPEG_EOI = b'\xff\xd9'
+_PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
+_PNG_IEND = b'\x00\x00\x00\x00IEND\xaeB`\x82'
+
+
+def check_complete(buf: np.ndarray, what: str) -> None:
+    """Raise ImageCodecError for a JPEG or PNG whose end is missing (a truncated file/message).
+
+    OpenCV decodes a truncated JPEG "successfully", filling the missing rows with grey (libjpeg
+    only prints "Premature end of JPEG file"), and that grey would be segmented as if it were
+    road. A complete JPEG ends with the EOI marker (encoders may pad after it with zeros), a
+    complete PNG with the IEND chunk.
+    """
+    head = bytes(buf[:8])
+    if head.startswith(_JPEG_SOI):
+        tail = bytes(buf[-64:]).rstrip(b'\x00')
+        if not tail.endswith(_JPEG_EOI):
+            raise ImageCodecError(f'{what}: truncated JPEG ({buf.size} bytes, no end-of-image '
+                                  'marker)')
+    elif head == _PNG_SIGNATURE and not bytes(buf[-12:]) == _PNG_IEND:
+        raise ImageCodecError(f'{what}: truncated PNG ({buf.size} bytes, no IEND chunk)')
+
+
+def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
+    """Decode JPEG/PNG/... bytes to HxWx3 uint8 BGR; ImageCodecError naming ``what``.
+
+    Truncated JPEG/PNG data is an error (:func:`check_complete`), so is anything OpenCV cannot
+    decode, and an image beyond the size limit.
+    """
+    check_complete(buf, what)
     # OpenCV caps decoded pixels itself (OPENCV_IO_MAX_IMAGE_PIXELS); the size check below
     # applies our per-side limit on top.
     image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
     if image is None:
-        raise ImageCodecError(f'CompressedImage format {fmt!r}: {buf.size} bytes are not a '
-                              'decodable image')
-    check_size(image.shape[0], image.shape[1], 'CompressedImage')
-    return _order(image, 'bgr', allow_bgr)
+        raise ImageCodecError(f'{what}: {buf.size} bytes are not a decodable image')
+    check_size(image.shape[0], image.shape[1], what)
+    return image
+
+
+def read_image_file(path: Any) -> np.ndarray:
+    """Read an image file to HxWx3 uint8 BGR, telling missing, unreadable and corrupt apart.
+
+    Raises:
+        ImageCodecError: ``<path>: no such file``, ``<path>: cannot read (<reason>)``,
+            ``<path>: empty file``, ``<path>: truncated JPEG (...)``, ``<path>: ... not a
+            decodable image``.
+    """
+    try:
+        with open(path, 'rb') as f:
+            data = f.read()
+    except FileNotFoundError:
+        raise ImageCodecError(f'{path}: no such file') from None
+    except OSError as exc:  # permission, a directory, an I/O error
+        raise ImageCodecError(f'{path}: cannot read ({exc.strerror or exc})') from None
+    if not data:
+        raise ImageCodecError(f'{path}: empty file')
+    return decode_image_bytes(np.frombuffer(data, np.uint8), str(path))
 
 
 def rgb_to_compressed(image: np.ndarray, header: Any, fmt: str = 'jpeg', quality: int = 90,

@@ -1,0 +1,152 @@
+# Copyright 2026 The baff_ros Authors
+#
+# Licensed under the Apache License, Version 2.0 (the "License");
+# you may not use this file except in compliance with the License.
+# You may obtain a copy of the License at
+#
+#     http://www.apache.org/licenses/LICENSE-2.0
+#
+# Unless required by applicable law or agreed to in writing, software
+# distributed under the License is distributed on an "AS IS" BASIS,
+# WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+# See the License for the specific language governing permissions and
+# limitations under the License.
+"""Bad input gets one clear answer: truncated images, missing files, out-of-range arguments."""
+
+import os
+import subprocess
+import sys
+
+import cv2
+import numpy as np
+import pytest
+
+from baff_ros.cli import main
+from baff_ros.ros import image_codec as ic
+from baff_ros.ros.messages import PLAIN
+
+MODEL = ['--config', 'width_mult=0.35', '--size', '64x128']
+
+
+def picture() -> np.ndarray:
+    rng = np.random.default_rng(3)
+    img = np.zeros((96, 160, 3), np.uint8)
+    img[48:] = (85, 85, 90)
+    img[:48] = rng.integers(0, 255, (48, 160, 3), dtype=np.uint8)
+    return img
+
+
+def encoded(ext: str) -> bytes:
+    ok, buf = cv2.imencode(ext, picture())
+    assert ok
+    return buf.tobytes()
+
+
+@pytest.mark.parametrize('ext, reason', [('.jpg', 'truncated JPEG'), ('.png', 'truncated PNG')])
+def test_truncated_compressed_image_is_a_decode_error(ext, reason):
+    data = encoded(ext)
+    whole = PLAIN.CompressedImage(header=PLAIN.Header(), format='jpeg', data=data)
+    assert ic.compressed_to_rgb(whole)[0].shape == (96, 160, 3)
+    # OpenCV alone decodes the truncated JPEG with grey fill; the codec refuses it.
+    cut = PLAIN.CompressedImage(header=PLAIN.Header(), format='jpeg',
+                                data=data[: int(len(data) * 0.3)])
+    with pytest.raises(ic.ImageCodecError, match=reason):
+        ic.compressed_to_rgb(cut)
+
+
+def test_jpeg_padded_after_its_end_marker_is_accepted():
+    data = encoded('.jpg') + b'\x00' * 7
+    msg = PLAIN.CompressedImage(header=PLAIN.Header(), format='jpeg', data=data)
+    assert ic.compressed_to_rgb(msg)[0].shape == (96, 160, 3)
+
+
+def test_segment_tells_missing_unreadable_and_corrupt_apart(tmp_path, capsys):
+    good = tmp_path / 'cam0' / '000001.png'
+    good.parent.mkdir()
+    good.write_bytes(encoded('.png'))
+    truncated = tmp_path / 'cut.jpg'
+    truncated.write_bytes(encoded('.jpg')[:2000])
+    cut_png = tmp_path / 'cut.png'
+    cut_png.write_bytes(b'\x89PNG\r\n\x1a\n' + os.urandom(300))
+    garbage = tmp_path / 'noise.jpg'
+    garbage.write_bytes(bytes(range(256)) * 2)
+    empty = tmp_path / 'empty.jpg'
+    empty.write_bytes(b'')
+    folder = tmp_path / 'a_folder.jpg'
+    folder.mkdir()
+    missing = tmp_path / 'missing.jpg'
+    code = main(['segment', str(good), str(truncated), str(cut_png), str(garbage), str(empty),
+                 str(folder), str(missing), '--out', str(tmp_path / 'o'), *MODEL])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f'{truncated}: truncated JPEG' in err, err
+    assert f'{cut_png}: truncated PNG' in err, err
+    assert f'{garbage}: 512 bytes are not a decodable image' in err, err
+    assert f'{empty}: empty file' in err, err
+    assert f'{folder}: cannot read' in err, err
+    assert f'{missing}: no such file' in err, err
+    assert 'WARN' not in err and 'Premature end' not in err, err
+    assert (tmp_path / 'o' / '000001_labels.png').exists()  # the good one was still segmented
+
+
+def test_cli_has_no_opencv_noise_for_a_truncated_jpeg(tmp_path):
+    cut = tmp_path / 'cut.jpg'
+    cut.write_bytes(encoded('.jpg')[:1500])
+    res = subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'segment', str(cut), '--out',
+                          str(tmp_path / 'o'), *MODEL], capture_output=True, text=True,
+                         timeout=300)
+    assert res.returncode == 2
+    assert 'truncated JPEG' in res.stderr
+    assert 'Premature end of JPEG file' not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize('args, reason', [
+    (['node', '--domain', '999'], '--domain: a ROS 2 domain ID is 0..232, got 999'),
+    (['node', '--domain', '-1'], '--domain: a ROS 2 domain ID is 0..232, got -1'),
+    (['node', '--duration', '-1'], '--duration: expected seconds > 0, got -1.0'),
+    (['node', '--duration', '0'], '--duration: expected seconds > 0, got 0.0'),
+    (['demo', '--stills', '-1'], '--stills: expected a count >= 0, got -1'),
+])
+def test_out_of_range_arguments_exit_2_with_one_line(args, reason, tmp_path, capsys):
+    if args[0] == 'demo':
+        args = args + ['--out', str(tmp_path / 'demo')]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip()
+    assert reason in err and len(err.splitlines()) == 1, err
+    assert not (tmp_path / 'demo').exists()  # refused before any work
+
+
+class _Collect:
+    """An output sink that keeps what the pipeline publishes."""
+
+    def __init__(self):
+        self.published = []
+
+    def has_subscribers(self, key):
+        return key == 'labels'
+
+    def publish(self, key, msg):
+        self.published.append((key, msg))
+
+
+def test_node_core_counts_a_truncated_frame_and_serves_the_next():
+    from baff_ros.ros.params import NodeParams
+    from baff_ros.ros.pipeline import Pipeline
+
+    sink = _Collect()
+    pipe = Pipeline(NodeParams(model_config='width_mult=0.35', input_size=[64, 128],
+                               input_transport='compressed'), sink)
+    pipe.start()
+    try:
+        data = encoded('.jpg')
+        for payload, sec in ((data[:1500], 1), (data, 2)):
+            pipe.submit(PLAIN.CompressedImage(
+                header=PLAIN.Header(stamp=PLAIN.Time(sec=sec, nanosec=0), frame_id='cam'),
+                format='jpeg', data=payload))
+            assert pipe.wait_idle(60)
+        snap = pipe.stats.snapshot()
+        assert snap['decode_errors'] == 1 and 'truncated JPEG' in snap['last_error']
+        # Only the complete frame was published: no grey-filled labels.
+        assert [(k, m.header.stamp.sec) for k, m in sink.published] == [('labels', 2)]
+    finally:
+        pipe.close()
