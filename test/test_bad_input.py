@@ -150,3 +150,30 @@ def test_node_core_counts_a_truncated_frame_and_serves_the_next():
         assert [(k, m.header.stamp.sec) for k, m in sink.published] == [('labels', 2)]
     finally:
         pipe.close()
+
+
+def _with_declared_size(data: bytes, h: int, w: int) -> bytes:
+    """A copy of a JPEG/PNG whose header declares h x w (nothing else changed)."""
+    size = ic.declared_size(np.frombuffer(data, np.uint8))
+    assert size == (96, 160)
+    out = bytearray(data)
+    if data.startswith(b'\x89PNG'):
+        out[16:20], out[20:24] = w.to_bytes(4, 'big'), h.to_bytes(4, 'big')
+    else:
+        i = next(i for i in range(2, len(data) - 1)
+                 if data[i] == 0xFF and data[i + 1] in (0xC0, 0xC1, 0xC2))
+        out[i + 5:i + 7], out[i + 7:i + 9] = h.to_bytes(2, 'big'), w.to_bytes(2, 'big')
+    return bytes(out)
+
+
+@pytest.mark.parametrize('ext, h, w, reason', [
+    ('.jpg', 60000, 60000, 'exceeds 16384 per side'),
+    ('.jpg', 9000, 9000, 'declares 9000x9000 pixels'),
+    ('.png', 100000, 20, 'exceeds 16384 per side'),
+    ('.png', 10000, 10000, 'declares 10000x10000 pixels'),
+])
+def test_an_absurd_declared_size_is_refused_before_decoding(ext, h, w, reason):
+    data = _with_declared_size(encoded(ext), h, w)
+    msg = PLAIN.CompressedImage(header=PLAIN.Header(), format=ext[1:], data=data)
+    with pytest.raises(ic.ImageCodecError, match=reason):
+        ic.compressed_to_rgb(msg)

@@ -256,8 +256,53 @@ def check_complete(buf: np.ndarray, what: str) -> None:
         if not tail.endswith(_JPEG_EOI):
             raise ImageCodecError(f'{what}: truncated JPEG ({buf.size} bytes, no end-of-image '
                                   'marker)')
-    elif head == _PNG_SIGNATURE and not bytes(buf[-12:]) == _PNG_IEND:
-        raise ImageCodecError(f'{what}: truncated PNG ({buf.size} bytes, no IEND chunk)')
+    elif head == _PNG_SIGNATURE:
+        if not bytes(buf[-12:]) == _PNG_IEND:
+            raise ImageCodecError(f'{what}: truncated PNG ({buf.size} bytes, no IEND chunk)')
+        # Every chunk must fit in the data: a corrupt length would make the decoder allocate
+        # whatever it declares (up to gigabytes) before failing.
+        data = memoryview(buf)
+        i = 8
+        while i + 12 <= buf.size:
+            length = int.from_bytes(data[i:i + 4], 'big')
+            if length > buf.size - i - 12:
+                raise ImageCodecError(f'{what}: corrupt PNG (a chunk at byte {i} declares '
+                                      f'{length} bytes, {buf.size - i - 12} are left)')
+            i += 12 + length
+
+
+#: Most pixels a compressed image may declare (8192 x 8192): checked from its header before
+#: OpenCV allocates anything, so a corrupt header cannot make the decoder allocate gigabytes.
+MAX_COMPRESSED_PIXELS = 8192 * 8192
+#: JPEG start-of-frame markers (they carry the size): C0..CF but DHT (C4), JPG (C8), DAC (CC).
+_JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
+
+
+def declared_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
+    """(height, width) a JPEG or PNG header declares; None for other formats or no header."""
+    data = bytes(buf[:65536]) if buf.size > 65536 else bytes(buf)
+    if data.startswith(_PNG_SIGNATURE):
+        if len(data) >= 24 and data[12:16] == b'IHDR':
+            return int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big')
+        return None
+    if not data.startswith(b'\xff\xd8'):
+        return None
+    i = 2
+    while i + 9 <= len(data):
+        if data[i] != 0xFF:
+            return None
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker in _JPEG_SOF:
+            height = int.from_bytes(data[i + 5:i + 7], 'big')
+            return height, int.from_bytes(data[i + 7:i + 9], 'big')
+        if marker in (0x01, *range(0xD0, 0xD8)):  # markers without a length
+            i += 2
+            continue
+        i += 2 + int.from_bytes(data[i + 2:i + 4], 'big')
+    return None
 
 
 def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
@@ -267,6 +312,12 @@ def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
     decode, and an image beyond the size limit.
     """
     check_complete(buf, what)
+    size = declared_size(buf)
+    if size is not None:
+        check_size(size[0], size[1], what)
+        if size[0] * size[1] > MAX_COMPRESSED_PIXELS:
+            raise ImageCodecError(f'{what}: declares {size[1]}x{size[0]} pixels, more than '
+                                  f'{MAX_COMPRESSED_PIXELS} (a corrupt header?)')
     # OpenCV caps decoded pixels itself (OPENCV_IO_MAX_IMAGE_PIXELS); the size check below
     # applies our per-side limit on top.
     image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
