@@ -66,7 +66,7 @@ def test_segment_tells_missing_unreadable_and_corrupt_apart(tmp_path, capsys):
     good.write_bytes(encoded('.png'))
     truncated = tmp_path / 'cut.jpg'
     truncated.write_bytes(encoded('.jpg')[:2000])
-    cut_png = tmp_path / 'cut.png'
+    cut_png = tmp_path / 'cut2.png'
     cut_png.write_bytes(b'\x89PNG\r\n\x1a\n' + os.urandom(300))
     garbage = tmp_path / 'noise.jpg'
     garbage.write_bytes(bytes(range(256)) * 2)
@@ -86,7 +86,7 @@ def test_segment_tells_missing_unreadable_and_corrupt_apart(tmp_path, capsys):
     assert f'{folder}: cannot read' in err, err
     assert f'{missing}: no such file' in err, err
     assert 'WARN' not in err and 'Premature end' not in err, err
-    assert (tmp_path / 'o' / '000001_labels.png').exists()  # the good one was still segmented
+    assert (tmp_path / 'o' / 'cam0' / '000001_labels.png').exists()  # the good one still was
 
 
 def test_cli_has_no_opencv_noise_for_a_truncated_jpeg(tmp_path):
@@ -177,3 +177,32 @@ def test_an_absurd_declared_size_is_refused_before_decoding(ext, h, w, reason):
     msg = PLAIN.CompressedImage(header=PLAIN.Header(), format=ext[1:], data=data)
     with pytest.raises(ic.ImageCodecError, match=reason):
         ic.compressed_to_rgb(msg)
+
+
+def test_same_named_frames_of_two_cameras_stay_apart(tmp_path, capsys):
+    for cam, seed in (('cam0', 1), ('cam1', 2)):
+        (tmp_path / cam).mkdir()
+        rng = np.random.default_rng(seed)
+        cv2.imwrite(str(tmp_path / cam / '000001.png'),
+                    rng.integers(0, 255, (64, 96, 3), dtype=np.uint8))
+    out = tmp_path / 'o'
+    assert main(['segment', str(tmp_path / 'cam0' / '000001.png'),
+                 str(tmp_path / 'cam1' / '000001.png'), '--out', str(out), *MODEL]) == 0
+    a, b = (cv2.imread(str(out / cam / '000001_overlay.png')) for cam in ('cam0', 'cam1'))
+    assert a is not None and b is not None and not np.array_equal(a, b)
+    assert not list(out.glob('*.png'))  # nothing at the top level to be overwritten
+
+
+@pytest.mark.parametrize('names, reason', [
+    (['x.png', 'x.png'], 'given twice'),
+    (['x.png', 'x.jpg'], 'would write the same outputs'),
+])
+def test_clashing_outputs_are_refused_before_writing(tmp_path, capsys, names, reason):
+    img = np.zeros((32, 32, 3), np.uint8)
+    for n in set(names):
+        cv2.imwrite(str(tmp_path / n), img)
+    out = tmp_path / 'o'
+    assert main(['segment', *(str(tmp_path / n) for n in names), '--out', str(out),
+                 *MODEL]) == 2
+    assert reason in capsys.readouterr().err
+    assert not out.exists()

@@ -97,3 +97,13 @@ def test_a_stale_staging_directory_is_not_touched(tree):
     (stale / 'keep.txt').write_text('not ours to delete')
     assert bag(str(src), str(out)) == 0
     assert (stale / 'keep.txt').read_text() == 'not ours to delete'
+
+
+def test_a_truncated_recording_gets_a_recovery_hint(tree, capsys):
+    storage = next((tree / 'p' / 'drive').glob('*.mcap'))
+    with open(storage, 'r+b') as f:  # what a killed recorder leaves: no footer
+        f.truncate(storage.stat().st_size // 3)
+    assert bag(str(tree / 'p' / 'drive'), str(tree / 'out')) == 2
+    err = capsys.readouterr().err
+    assert 'File end magic is invalid' in err and 'mcap recover' in err, err
+    assert not (tree / 'out').exists()

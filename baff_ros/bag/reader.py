@@ -22,6 +22,15 @@ CAMERA_INFO_TYPE = 'sensor_msgs/msg/CameraInfo'
 TYPESTORES = ('humble', 'jazzy', 'latest')
 
 
+def _recovery_hint(error: str) -> str:
+    """What to do about a storage file that ends early (a recorder that crashed or was killed)."""
+    if 'end magic' in error.lower():
+        return ('; the mcap file ends early (no footer), as a recorder that crashed or was '
+                'killed leaves it: rebuild it with the mcap command-line tool, `mcap recover '
+                'IN.mcap -o fixed.mcap`, then segment the recovered file')
+    return ''
+
+
 class BagError(ValueError):
     """A bag cannot be read or does not hold what was asked for."""
 
@@ -93,8 +102,9 @@ class BagInput:
             self.reader = AnyReader([self.path], default_typestore=self.typestore)
             self.reader.open()
         except Exception as exc:  # noqa: BLE001 - rosbags raises many types for bad files
+            first = str(exc).splitlines()[0] if str(exc) else ''
             raise BagError(f'{self.path}: not a readable rosbag2 ({type(exc).__name__}: '
-                           f'{str(exc).splitlines()[0] if str(exc) else ""})') from exc
+                           f'{first}){_recovery_hint(first)}') from exc
         self.connections = list(self.reader.connections)
         by_topic: Dict[str, List] = {}
         for c in self.connections:

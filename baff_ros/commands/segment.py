@@ -14,8 +14,9 @@
 """``baff-ros segment``: segment image files and write labels, colour, overlay and weights."""
 
 import argparse
+import os
 from pathlib import Path
-from typing import Dict
+from typing import Dict, List
 
 import cv2
 import numpy as np
@@ -33,6 +34,35 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity of the mask')
     add_model_args(parser)
     add_backend_args(parser)
+
+
+def output_names(images) -> List[Path]:
+    """Where each input's outputs go below --out: its path below the inputs' common folder.
+
+    Inputs from one folder keep their plain stems (``000001`` -> ``000001_labels.png``); inputs
+    from several folders mirror them (``cam0/000001.png`` -> ``cam0/000001_labels.png``), so
+    same-named frames of two cameras never overwrite each other.
+
+    Raises:
+        ValueError: an input is given twice, or two inputs would still share their outputs
+            (``a.png`` and ``a.jpg`` in one folder); nothing has been written then.
+    """
+    resolved = [Path(p).resolve() for p in images]
+    seen: Dict[Path, str] = {}
+    for given, full in zip(images, resolved):
+        if full in seen:
+            raise ValueError(f'{given}: given twice (also as {seen[full]})')
+        seen[full] = str(given)
+    common = Path(os.path.commonpath([str(p.parent) for p in resolved]))
+    names = [p.parent.relative_to(common) / p.stem for p in resolved]
+    owner: Dict[Path, str] = {}
+    for given, name in zip(images, names):
+        if name in owner:
+            raise ValueError(f'{owner[name]} and {given} would write the same outputs '
+                             f'({name}_*.png); rename one or segment them into separate --out '
+                             'folders')
+        owner[name] = str(given)
+    return names
 
 
 def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: np.ndarray,
@@ -70,13 +100,15 @@ def run(args: argparse.Namespace) -> int:
 
     if not 0.0 <= args.alpha <= 1.0:
         raise ValueError(f'--alpha must be in [0, 1], got {args.alpha}')
+    names = output_names(args.images)  # before any work: a clash writes nothing
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     seg = make_segmenter(args)
     lut = palette_lut(seg.meta.palette)
     failed = []
     infer_ms = []
-    for path in progress_bar(args.images, unit='img', disable=len(args.images) < 4):
+    for path, name in progress_bar(list(zip(args.images, names)), unit='img',
+                                   disable=len(args.images) < 4):
         try:
             image = read_image_file(path)
         except ImageCodecError as exc:
@@ -86,9 +118,10 @@ def run(args: argparse.Namespace) -> int:
         rgb = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
         result = seg(rgb)
         infer_ms.append(result.timings_ms['infer'])
-        written = write_outputs(out_dir, Path(path).stem, rgb, result, lut, args.alpha)
+        (out_dir / name.parent).mkdir(parents=True, exist_ok=True)
+        written = write_outputs(out_dir / name.parent, name.name, rgb, result, lut, args.alpha)
         note(f'{path}: {image.shape[1]}x{image.shape[0]} -> '
-             + ', '.join(p.name for p in written.values()))
+             + ', '.join(str(p.relative_to(out_dir)) for p in written.values()))
     seg.close()
     if infer_ms:
         note(f'{len(infer_ms)} image(s), median inference {np.median(infer_ms):.1f} ms')
