@@ -23,7 +23,7 @@ TYPESTORES = ('humble', 'jazzy', 'latest')
 
 
 def _recovery_hint(error: str) -> str:
-    """What to do about a storage file that ends early (a recorder that crashed or was killed)."""
+    """Return what to do about a storage file that ends early (a crashed or killed recorder)."""
     if 'end magic' in error.lower():
         return ('; the mcap file ends early (no footer), as a recorder that crashed or was '
                 'killed leaves it: rebuild it with the mcap command-line tool, `mcap recover '
