@@ -239,7 +239,6 @@ class BagOutput:
             self.abort()
             raise self._error
         self.writer.close()
-        old = None
         if self.path.exists() or self.path.is_symlink():
             check_replaceable(self.path)  # again: it may have changed while we wrote
             old = self.partial / 'replaced'

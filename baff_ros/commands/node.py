@@ -57,8 +57,10 @@ def run(args: argparse.Namespace) -> int:
     """Run until SIGINT/SIGTERM or --duration."""
     import os
 
-    if args.domain is not None and not 0 <= args.domain <= 232:
-        raise ValueError(f'--domain: a ROS 2 domain ID is 0..232, got {args.domain}')
+    from baff_ros.ros.dds.config import MAX_DOMAIN_ID
+
+    if args.domain is not None and not 0 <= args.domain <= MAX_DOMAIN_ID:
+        raise ValueError(f'--domain: a ROS 2 domain ID is 0..{MAX_DOMAIN_ID}, got {args.domain}')
     if args.duration is not None and not args.duration > 0:
         raise ValueError(f'--duration: expected seconds > 0, got {args.duration}')
     params, ros = build_params(args)

@@ -280,7 +280,7 @@ _JPEG_SOF = frozenset(range(0xC0, 0xD0)) - {0xC4, 0xC8, 0xCC}
 
 def declared_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
     """(height, width) a JPEG or PNG header declares; None for other formats or no header."""
-    data = bytes(buf[:65536]) if buf.size > 65536 else bytes(buf)
+    data = bytes(buf[:65536])  # the size is in the first segments
     if data.startswith(_PNG_SIGNATURE):
         if len(data) >= 24 and data[12:16] == b'IHDR':
             return int.from_bytes(data[20:24], 'big'), int.from_bytes(data[16:20], 'big')

@@ -108,7 +108,7 @@ def _transition(callback: Callable[..., TransitionCallbackReturn]
             self.get_logger().debug(traceback.format_exc())
             try:
                 # Undo what the failed transition did, so that it can be retried.
-                self._release_runtime()
+                self.release()
                 if name == 'configure':
                     self._destroy_publishers()
             except Exception as cleanup_exc:  # noqa: BLE001
@@ -248,25 +248,21 @@ class SegmentationNode(LifecycleNode):
     @_transition
     def on_deactivate(self, state: State) -> TransitionCallbackReturn:
         """Unsubscribe, stop and free the model."""
-        self._release_runtime()
+        self.release()
         return super().on_deactivate(state)
 
     @_transition
     def on_cleanup(self, state: State) -> TransitionCallbackReturn:
         """Destroy the publishers."""
-        self._release_runtime()
+        self.release()
         self._destroy_publishers()
         return TransitionCallbackReturn.SUCCESS
 
     @_transition
     def on_shutdown(self, state: State) -> TransitionCallbackReturn:
         """Free everything."""
-        self._release_runtime()
+        self.release()
         return TransitionCallbackReturn.SUCCESS
-
-    def release(self) -> None:
-        """Stop processing and free the model, whatever the lifecycle state (node exit)."""
-        self._release_runtime()
 
     def _destroy_publishers(self) -> None:
         for pub in self._pubs.values():
@@ -275,7 +271,8 @@ class SegmentationNode(LifecycleNode):
         self.pipeline = None
         self.params = None
 
-    def _release_runtime(self) -> None:
+    def release(self) -> None:
+        """Unsubscribe, stop processing and free the model (any lifecycle state; node exit)."""
         for sub in self._subs:
             self.destroy_subscription(sub)
         self._subs.clear()

@@ -49,11 +49,15 @@ def loopback_env(domain_id: int, base: Optional[Dict[str, str]] = None) -> Dict[
     return env
 
 
+#: Largest ROS 2 domain ID with the default DDS port mapping.
+MAX_DOMAIN_ID = 232
+
+
 def domain_from_env(default: int = 0) -> int:
     """ROS_DOMAIN_ID as ROS 2 reads it (0..232 with the default port mapping)."""
     text = os.environ.get('ROS_DOMAIN_ID', '').strip()
     if not text:
         return default
-    if not text.isdigit() or int(text) > 232:
-        raise ValueError(f'ROS_DOMAIN_ID must be an integer in [0, 232], got {text!r}')
+    if not text.isdigit() or int(text) > MAX_DOMAIN_ID:
+        raise ValueError(f'ROS_DOMAIN_ID must be an integer in [0, {MAX_DOMAIN_ID}], got {text!r}')
     return int(text)
