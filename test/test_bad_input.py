@@ -60,6 +60,38 @@ def test_jpeg_padded_after_its_end_marker_is_accepted():
     assert ic.compressed_to_rgb(msg)[0].shape == (96, 160, 3)
 
 
+def corrupted_jpeg() -> bytes:
+    """A complete JPEG (both markers present) with 20 bytes of its scan data overwritten."""
+    data = bytearray(encoded('.jpg'))
+    middle = len(data) // 2
+    data[middle:middle + 20] = bytes(np.random.default_rng(5).integers(0, 256, 20, np.uint8))
+    return bytes(data)
+
+
+def test_corrupt_jpeg_data_is_a_decode_error_not_a_garbled_image():
+    # OpenCV returns an image for this (libjpeg only warns on stderr); the codec refuses it.
+    data = corrupted_jpeg()
+    assert cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) is not None
+    msg = PLAIN.CompressedImage(header=PLAIN.Header(), format='jpeg', data=data)
+    with pytest.raises(ic.ImageCodecError, match=r'corrupt JPEG data \(\d+ extraneous bytes'):
+        ic.compressed_to_rgb(msg)
+
+
+def test_a_byte_of_junk_before_the_end_marker_is_accepted():
+    # Many USB cameras' MJPEG frames look like this and decode completely.
+    data = encoded('.jpg')
+    msg = PLAIN.CompressedImage(header=PLAIN.Header(), format='jpeg',
+                                data=data[:-2] + b'\x00' + data[-2:])
+    assert ic.compressed_to_rgb(msg)[0].shape == (96, 160, 3)
+
+
+def test_corrupt_png_names_libpng_reason():
+    data = bytearray(encoded('.png'))
+    data[len(data) // 2:len(data) // 2 + 20] = bytes(20)
+    with pytest.raises(ic.ImageCodecError, match=r'not a decodable image \(libpng error: '):
+        ic.decode_image_bytes(np.frombuffer(bytes(data), np.uint8), 'x.png')
+
+
 def test_segment_tells_missing_unreadable_and_corrupt_apart(tmp_path, capsys):
     good = tmp_path / 'cam0' / '000001.png'
     good.parent.mkdir()
@@ -89,15 +121,26 @@ def test_segment_tells_missing_unreadable_and_corrupt_apart(tmp_path, capsys):
     assert (tmp_path / 'o' / 'cam0' / '000001_labels.png').exists()  # the good one still was
 
 
-def test_cli_has_no_opencv_noise_for_a_truncated_jpeg(tmp_path):
+def test_cli_has_no_codec_noise_for_truncated_or_corrupt_images(tmp_path):
     cut = tmp_path / 'cut.jpg'
     cut.write_bytes(encoded('.jpg')[:1500])
-    res = subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'segment', str(cut), '--out',
+    corrupt = tmp_path / 'corrupt.jpg'
+    corrupt.write_bytes(corrupted_jpeg())
+    bad_png = bytearray(encoded('.png'))
+    bad_png[len(bad_png) // 2:len(bad_png) // 2 + 20] = bytes(20)
+    (tmp_path / 'crc.png').write_bytes(bytes(bad_png))
+    res = subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'segment', str(cut),
+                          str(corrupt), str(tmp_path / 'crc.png'), '--out',
                           str(tmp_path / 'o'), *MODEL], capture_output=True, text=True,
                          timeout=300)
     assert res.returncode == 2
-    assert 'truncated JPEG' in res.stderr
-    assert 'Premature end of JPEG file' not in res.stderr, res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert any(f'{cut}: truncated JPEG' in line for line in lines), res.stderr
+    assert any(f'{corrupt}: corrupt JPEG data' in line for line in lines), res.stderr
+    assert any('crc.png: ' in line and 'libpng error' in line for line in lines), res.stderr
+    # Every line is ours: none of libjpeg's or libpng's own lines reach the terminal.
+    assert not [line for line in lines if line.startswith(('Corrupt JPEG', 'Premature end',
+                                                           'libpng', '[ WARN'))], res.stderr
 
 
 @pytest.mark.parametrize('args, reason', [
@@ -129,7 +172,7 @@ class _Collect:
         self.published.append((key, msg))
 
 
-def test_node_core_counts_a_truncated_frame_and_serves_the_next():
+def test_node_core_counts_truncated_and_corrupt_frames_and_serves_the_next():
     from baff_ros.ros.params import NodeParams
     from baff_ros.ros.pipeline import Pipeline
 
@@ -139,15 +182,15 @@ def test_node_core_counts_a_truncated_frame_and_serves_the_next():
     pipe.start()
     try:
         data = encoded('.jpg')
-        for payload, sec in ((data[:1500], 1), (data, 2)):
+        for payload, sec in ((data[:1500], 1), (corrupted_jpeg(), 2), (data, 3)):
             pipe.submit(PLAIN.CompressedImage(
                 header=PLAIN.Header(stamp=PLAIN.Time(sec=sec, nanosec=0), frame_id='cam'),
                 format='jpeg', data=payload))
             assert pipe.wait_idle(60)
         snap = pipe.stats.snapshot()
-        assert snap['decode_errors'] == 1 and 'truncated JPEG' in snap['last_error']
-        # Only the complete frame was published: no grey-filled labels.
-        assert [(k, m.header.stamp.sec) for k, m in sink.published] == [('labels', 2)]
+        assert snap['decode_errors'] == 2 and 'corrupt JPEG data' in snap['last_error']
+        # Only the intact frame was published: no grey-filled or garbled labels.
+        assert [(k, m.header.stamp.sec) for k, m in sink.published] == [('labels', 3)]
     finally:
         pipe.close()
 

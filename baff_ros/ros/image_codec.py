@@ -19,7 +19,11 @@ is unavoidable (YUV, Bayer, alpha, 16 bit, byte swapping). Every malformed messa
 :class:`ImageCodecError` (a ``ValueError``) naming the problem, so callers catch one type.
 """
 
+import os
+import re
 import sys
+import tempfile
+import threading
 from typing import Any, Dict, Optional, Tuple
 
 import cv2
@@ -320,11 +324,78 @@ def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
                                   f'{MAX_COMPRESSED_PIXELS} (a corrupt header?)')
     # OpenCV caps decoded pixels itself (OPENCV_IO_MAX_IMAGE_PIXELS); the size check below
     # applies our per-side limit on top.
-    image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+    image, messages = _imdecode_quietly(buf)
+    corrupt = [m for m in messages if _is_corruption(m)]
     if image is None:
-        raise ImageCodecError(f'{what}: {buf.size} bytes are not a decodable image')
+        reason = f' ({messages[0]})' if messages else ''
+        raise ImageCodecError(f'{what}: {buf.size} bytes are not a decodable image{reason}')
+    if corrupt:
+        detail = corrupt[0].replace('Corrupt JPEG data: ', '')
+        raise ImageCodecError(f'{what}: corrupt JPEG data ({detail})')
     check_size(image.shape[0], image.shape[1], what)
     return image
+
+
+#: What the codec libraries write to stderr while decoding (libjpeg's warnings, libpng's errors).
+_CODEC_MESSAGE = re.compile(r'^(Corrupt JPEG data|Premature end of JPEG file|Invalid SOS|'
+                            r'Warning:|libpng (error|warning))')
+#: "N extraneous bytes before marker 0xd9": junk just before the end-of-image marker. Many
+#: USB cameras' MJPEG frames carry a byte or two of it and decode completely, so up to this
+#: many bytes are not an error. More usually means the decoder lost sync inside the image
+#: data (20 corrupt bytes in a scan gave 11 to 3,027 such bytes in tests).
+_BENIGN_TRAILING_BYTES = 2
+_EXTRANEOUS = re.compile(r'Corrupt JPEG data: (\d+) extraneous bytes before marker 0xd9$')
+_capture_lock = threading.Lock()
+_capture_file = None
+
+
+def _is_corruption(message: str) -> bool:
+    """Tell whether a libjpeg warning means the decoded pixels are not the encoded image."""
+    if message.startswith('Premature end of JPEG file'):
+        return True
+    if not message.startswith('Corrupt JPEG data'):
+        return False
+    benign = _EXTRANEOUS.match(message)
+    return not (benign and int(benign.group(1)) <= _BENIGN_TRAILING_BYTES)
+
+
+def _imdecode_quietly(buf: np.ndarray):
+    """Run ``cv2.imdecode`` with stderr captured; return (image or None, codec messages).
+
+    libjpeg reports corrupt data as warnings on stderr and still returns an image, and libpng
+    prints its errors there: both are caught here, returned to the caller (which turns them
+    into one ImageCodecError) and kept off the user's terminal. Anything else written to
+    stderr meanwhile (by another thread) is passed on unchanged after the call. The capture is
+    process-wide, so decodes that capture run one at a time.
+    """
+    global _capture_file
+    with _capture_lock:
+        try:
+            if _capture_file is None:
+                _capture_file = tempfile.TemporaryFile()
+            sys.stderr.flush()
+            saved = os.dup(2)
+        except (OSError, ValueError, AttributeError):  # no usable stderr: decode as is
+            return cv2.imdecode(buf, cv2.IMREAD_COLOR), []
+        capture = _capture_file.fileno()
+        os.ftruncate(capture, 0)
+        os.lseek(capture, 0, os.SEEK_SET)
+        try:
+            os.dup2(capture, 2)
+            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        size = os.lseek(capture, 0, os.SEEK_CUR)
+        if not size:
+            return image, []
+        text = os.pread(capture, size, 0).decode('utf-8', 'replace')
+    messages, other = [], []
+    for line in text.splitlines(keepends=True):
+        (messages if _CODEC_MESSAGE.match(line) else other).append(line)
+    if other:
+        os.write(2, ''.join(other).encode())
+    return image, [m.strip() for m in messages]
 
 
 def read_image_file(path: Any) -> np.ndarray:
