@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from baff_ros.atomic import replacing
 from baff_ros.engine.backends import BackendError, BackendOptions, get_backend_class
 
 DEFAULT_SIZES: Tuple[Tuple[int, int], ...] = ((512, 1024), (1024, 2048))
@@ -348,5 +349,6 @@ def plot(report: Dict[str, object], path: os.PathLike) -> None:
         ax.set_title(f'{size[0]}x{size[1]}, {report["machine"]["threads"]} CPU threads')
         ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(str(path), dpi=110)
+    with replacing(path) as tmp:
+        fig.savefig(str(tmp), dpi=110)
     plt.close(fig)

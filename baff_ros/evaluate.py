@@ -35,6 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from cityscapesscripts.helpers.labels import category2labels, id2label, labels as CS_LABELS
 import numpy as np
 
+from baff_ros.atomic import replacing, write_text
 from baff_ros.data.labels import CLASS_NAMES, IGNORE_ID, NUM_CLASSES, TRAIN_CLASSES
 
 #: Average instance size per class in pixels, from the official evaluation script (used as is).
@@ -322,12 +323,9 @@ def read_instances(sample) -> Optional[np.ndarray]:
 
 def write_json(result: EvalResult, path: os.PathLike, extra: Optional[Dict] = None) -> Path:
     """Write the result (and ``extra`` fields) as JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     data = result.to_dict()
     data.update(extra or {})
-    path.write_text(json.dumps(data, indent=2, sort_keys=True) + '\n')
-    return path
+    return write_text(path, json.dumps(data, indent=2, sort_keys=True) + '\n')
 
 
 def plot_results(result: EvalResult, out_dir: os.PathLike) -> Tuple[Path, Path]:
@@ -353,7 +351,8 @@ def plot_results(result: EvalResult, out_dir: os.PathLike) -> Tuple[Path, Path]:
     fig.colorbar(im, ax=ax, fraction=0.046)
     fig.tight_layout()
     cm_path = out_dir / 'confusion_matrix.png'
-    fig.savefig(cm_path, dpi=100)
+    with replacing(cm_path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     fig, ax = plt.subplots(figsize=(10, 4))
     vals = [0.0 if math.isnan(v) else v for v in result.class_iou.values()]
@@ -367,6 +366,7 @@ def plot_results(result: EvalResult, out_dir: os.PathLike) -> Tuple[Path, Path]:
     ax.set_title(f'per-class IoU, mIoU {result.miou:.3f}')
     fig.tight_layout()
     bar_path = out_dir / 'class_iou.png'
-    fig.savefig(bar_path, dpi=100)
+    with replacing(bar_path) as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
     return cm_path, bar_path

@@ -25,6 +25,7 @@ loaded with ``weights_only=True``), ``best.safetensors`` (best val mIoU), ``fina
 
 from dataclasses import asdict, dataclass
 import csv
+import io
 import json
 import math
 import os
@@ -37,6 +38,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from baff_ros.atomic import replacing, write_text
 from baff_ros.data.labels import IGNORE_ID, NUM_CLASSES
 from baff_ros.model.config import ModelConfig
 
@@ -300,11 +302,12 @@ def write_metrics(out: Path, history: List[Dict[str, Any]]) -> None:
     if not history:
         return
     keys = list(history[0])
-    with open(out / 'metrics.csv', 'w', newline='') as f:
-        w = csv.DictWriter(f, fieldnames=keys, extrasaction='ignore')
-        w.writeheader()
-        w.writerows(history)
-    (out / 'metrics.json').write_text(json.dumps(history, indent=2) + '\n')
+    table = io.StringIO(newline='')
+    w = csv.DictWriter(table, fieldnames=keys, extrasaction='ignore')
+    w.writeheader()
+    w.writerows(history)
+    write_text(out / 'metrics.csv', table.getvalue())
+    write_text(out / 'metrics.json', json.dumps(history, indent=2) + '\n')
     try:
         import matplotlib
         matplotlib.use('Agg')
@@ -325,7 +328,8 @@ def write_metrics(out: Path, history: List[Dict[str, Any]]) -> None:
         ax.axvspan(min(ep) - 0.5, max(warm) + 0.5, color='0.9', label='phase 1')
     ax.set_title('training')
     fig.tight_layout()
-    fig.savefig(out / 'metrics.png', dpi=100)
+    with replacing(out / 'metrics.png') as tmp:
+        fig.savefig(tmp, dpi=100)
     plt.close(fig)
 
 
@@ -583,12 +587,13 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
             meta = make_meta(metrics)
             last = save_checkpoint(model, out / 'last.safetensors', meta)
             state_pt, state_json = _state_paths(last)
-            torch.save({'optimizer': opt.state_dict(),
-                        'scaler': scaler.state_dict() if amp else None}, state_pt)
+            with replacing(state_pt) as tmp:
+                torch.save({'optimizer': opt.state_dict(),
+                            'scaler': scaler.state_dict() if amp else None}, tmp)
             if not math.isnan(res.miou) and res.miou > best:
                 best = res.miou
                 save_checkpoint(model, out / 'best.safetensors', meta)
-            state_json.write_text(json.dumps({
+            write_text(state_json, json.dumps({
                 'epoch': epoch + 1, 'iteration': global_it, 'best_miou': best,
                 'history': history, 'train_time_s': train_time, 'images_seen': images_seen,
                 'train_config': cfg.to_dict()}, indent=2) + '\n')

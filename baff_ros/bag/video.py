@@ -19,6 +19,8 @@ from typing import Dict, Optional
 import cv2
 import numpy as np
 
+from baff_ros.atomic import PendingFile
+
 
 def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarray:
     """Stack the overlay on top of the weight maps, drawn side by side as heat maps (RGB).
@@ -53,31 +55,42 @@ def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarr
 
 
 class MontageVideo:
-    """Writes montages to an MP4 (OpenCV's mp4v codec), opened on the first frame."""
+    """Writes montages to an MP4 (OpenCV's mp4v codec), opened on the first frame.
+
+    The video is written to a temporary sibling and renamed onto ``path`` by :meth:`close`,
+    so an existing file of that name is replaced only by a finished video.
+    """
 
     def __init__(self, path, fps: float = 10.0) -> None:
         self.path = Path(path)
         self.fps = fps
         self._writer: Optional[cv2.VideoWriter] = None
+        self._pending: Optional[PendingFile] = None
         self.frames = 0
 
     def add(self, frame_rgb: np.ndarray) -> None:
         """Append one RGB frame (all frames must share the first one's size)."""
         h, w = frame_rgb.shape[:2]
         if self._writer is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._writer = cv2.VideoWriter(str(self.path), cv2.VideoWriter_fourcc(*'mp4v'),
-                                           self.fps, (w, h))
+            self._pending = PendingFile(self.path)
+            self._writer = cv2.VideoWriter(str(self._pending.tmp),
+                                           cv2.VideoWriter_fourcc(*'mp4v'), self.fps, (w, h))
             if not self._writer.isOpened():
+                self.close(keep=False)
                 raise OSError(f'{self.path}: cannot open a video writer (mp4v)')
         self._writer.write(cv2.cvtColor(frame_rgb, cv2.COLOR_RGB2BGR))
         self.frames += 1
 
-    def close(self) -> None:
-        """Finish the file."""
-        if self._writer is not None:
-            self._writer.release()
-            self._writer = None
+    def close(self, keep: bool = True) -> None:
+        """Finish the video and rename it into place (``keep=False``: discard it instead)."""
+        if self._writer is None:
+            return
+        self._writer.release()
+        self._writer = None
+        if keep:
+            self._pending.commit()
+        else:
+            self._pending.discard()
 
 
 def outputs_to_arrays(outputs: Dict[str, object]) -> Dict[str, np.ndarray]:

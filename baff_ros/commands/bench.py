@@ -15,8 +15,8 @@
 
 import argparse
 import json
-from pathlib import Path
 
+from baff_ros.atomic import write_text
 from baff_ros.commands.common import note, parse_size
 
 HELP = ('benchmark latency/FPS of BAFF-SkipNet, SkipNet, ERFNet, ENet and LR-ASPP per backend, '
@@ -64,11 +64,9 @@ def run(args: argparse.Namespace) -> int:
     for s in report['skipped']:
         note(f"skipped {s['model']} on {s['backend']}: {s['reason']}")
     if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2))
+        write_text(args.json, json.dumps(report, indent=2) + '\n')
         note(f'wrote {args.json}')
     if args.plot:
-        Path(args.plot).parent.mkdir(parents=True, exist_ok=True)
         plot(report, args.plot)
         note(f'wrote {args.plot}')
     return 0

@@ -59,6 +59,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Process the bag, save stills and a montage, print what was written and how to view it."""
+    from baff_ros.atomic import write_image
     from baff_ros.bag.process import process_bag
     from baff_ros.bag.video import montage, outputs_to_arrays, weight_arrays
 
@@ -95,20 +96,19 @@ def run(args: argparse.Namespace) -> int:
                              if 'overlay' in arrays else None)):
             if image is None:
                 continue
-            path = out_dir / f'frame{i:04d}_{name}.png'
-            cv2.imwrite(str(path), cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-            written.append(path)
+            written.append(write_image(out_dir / f'frame{i:04d}_{name}.png',
+                                       cv2.cvtColor(image, cv2.COLOR_RGB2BGR)))
         if 'labels' in arrays:
-            path = out_dir / f'frame{i:04d}_labels.png'
-            cv2.imwrite(str(path), arrays['labels'])
-            written.append(path)
+            written.append(write_image(out_dir / f'frame{i:04d}_labels.png', arrays['labels']))
 
     bag_out = out_dir / f'{src.name}_segmented'
     try:
         report = process_bag(src, bag_out, params, topics=args.topic, overwrite=True,
                              on_frame=on_frame, bag_version=args.bag_version)
-    finally:
-        video.close()
+    except BaseException:
+        video.close(keep=False)  # a montage of a failed run does not replace an earlier one
+        raise
+    video.close()
     print_report(report)
     print(f'\nwrote to {out_dir}/:')
     print(f'  {bag_out.name}/  output rosbag2 (mcap): input topics + segmentation outputs')

@@ -68,6 +68,7 @@ def output_names(images) -> List[Path]:
 def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: np.ndarray,
                   alpha: float) -> Dict[str, Path]:
     """Write one image's PNGs; returns kind -> path."""
+    from baff_ros.atomic import write_image
     from baff_ros.engine.visualize import colorize, overlay, weight_to_mono8
 
     h, w = result.labels.shape
@@ -86,9 +87,7 @@ def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: 
         files[f'weights_{name}'] = (out_dir / f'{stem}_weights_{name}.png', mono)
     written = {}
     for kind, (path, array) in files.items():
-        if not cv2.imwrite(str(path), array):
-            raise OSError(f'{path}: could not write')
-        written[kind] = path
+        written[kind] = write_image(path, array)
     return written
 
 

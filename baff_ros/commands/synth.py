@@ -16,6 +16,7 @@
 import argparse
 from pathlib import Path
 
+from baff_ros.atomic import write_text
 from baff_ros.commands.common import note, parse_size
 
 #: Written next to leftImg8bit/ and gtFine/; its description goes into checkpoints.
@@ -60,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     info = {'description': 'baff_ros synthetic street scenes (baff_ros.data.synth)',
             'n_train': counts['train'], 'n_val': counts['val'], 'seed': args.seed,
             'size': [h, w]}
-    (out / INFO_FILE).write_text(json.dumps(info, indent=2, sort_keys=True) + '\n')
+    write_text(out / INFO_FILE, json.dumps(info, indent=2, sort_keys=True) + '\n')
     note(f'{out}: {counts["train"]} train + {counts["val"]} val images of {h}x{w} in '
          f'{dt:.1f} s ({dt / args.n * 1000:.0f} ms/img)')
     return 0

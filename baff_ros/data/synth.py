@@ -39,6 +39,8 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import cv2
 import numpy as np
 
+from baff_ros.atomic import write_image
+
 # Cityscapes label IDs (not train IDs) of the classes drawn.
 ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE = 7, 8, 11, 12, 13, 17
 LIGHT, SIGN, VEGETATION, TERRAIN, SKY = 19, 20, 21, 22, 23
@@ -549,17 +551,12 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
         img_dir.mkdir(parents=True, exist_ok=True)
         gt_dir.mkdir(parents=True, exist_ok=True)
         tid = train_ids(label)
-        _imwrite(img_dir / f'{stem}_leftImg8bit.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
-        _imwrite(gt_dir / f'{stem}_gtFine_labelIds.png', label)
-        _imwrite(gt_dir / f'{stem}_gtFine_labelTrainIds.png', tid)
-        _imwrite(gt_dir / f'{stem}_gtFine_instanceIds.png', inst.astype(np.uint16))
-        _imwrite(gt_dir / f'{stem}_gtFine_color.png', cv2.cvtColor(lut[tid], cv2.COLOR_RGB2BGR))
+        write_image(img_dir / f'{stem}_leftImg8bit.png', cv2.cvtColor(image, cv2.COLOR_RGB2BGR))
+        write_image(gt_dir / f'{stem}_gtFine_labelIds.png', label)
+        write_image(gt_dir / f'{stem}_gtFine_labelTrainIds.png', tid)
+        write_image(gt_dir / f'{stem}_gtFine_instanceIds.png', inst.astype(np.uint16))
+        write_image(gt_dir / f'{stem}_gtFine_color.png', cv2.cvtColor(lut[tid], cv2.COLOR_RGB2BGR))
     return counts
-
-
-def _imwrite(path: Path, array: np.ndarray) -> None:
-    if not cv2.imwrite(str(path), array):
-        raise OSError(f'{path}: could not write')
 
 
 def tree_digest(root: Path, patterns: Sequence[str] = ('**/*.png',)) -> str:
