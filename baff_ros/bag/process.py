@@ -28,7 +28,7 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from baff_ros.bag.reader import BagError, BagInput, ImageStream
+from baff_ros.bag.reader import BagError, ImageStream, open_bag
 from baff_ros.bag.writer import BagOutput, check_output_apart
 
 log = logging.getLogger('baff_ros.bag')
@@ -153,8 +153,8 @@ FrameCallback = Callable[[ImageStream, Any, Dict[str, Any]], None]
 def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mcap',
                 typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
                 segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
-                progress: bool = True, compression: str = 'none', bag_version: int = 9
-                ) -> BagReport:
+                progress: bool = True, compression: str = 'none', bag_version: int = 9,
+                salvage: bool = False) -> BagReport:
     """Segment the image topic(s) of ``src`` and write ``dst``.
 
     Args:
@@ -171,6 +171,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         progress: show a progress bar.
         compression: output compression, ``none`` or ``zstd`` (mcap chunks).
         bag_version: rosbag2 metadata version of the output, 9 or 8.
+        salvage: read what is intact of a damaged mcap recording (no footer, a chunk cut
+            short, no metadata.yaml); a bag that reads normally is read as usual. Logs one
+            warning per storage file read so (how many messages, where the damage starts).
 
     Raises:
         BagError: unreadable bag, unknown topic, or no frame could be segmented.
@@ -185,7 +188,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     except ValueError as exc:
         raise BagError(str(exc)) from None
     t_start = time.perf_counter()
-    with BagInput(src, topics, typestore) as bag:
+    with open_bag(src, topics, typestore, salvage=salvage) as bag:
+        for line in bag.notes:
+            log.warning(line)
         streams = {s.topic: s for s in bag.streams}
         # One CameraInfo topic may pair with several image topics (a bag's only one does).
         info_topics: Dict[str, List[str]] = {}

@@ -13,9 +13,16 @@
 # limitations under the License.
 """Reading camera frames out of rosbag2 files (mcap or sqlite3; Humble, Jazzy and newer)."""
 
+from collections import Counter
 from dataclasses import dataclass
+from io import BytesIO
+from itertools import islice
+import os
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+import re
+import struct
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+import zlib
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
 CAMERA_INFO_TYPE = 'sensor_msgs/msg/CameraInfo'
@@ -33,6 +40,10 @@ def _recovery_hint(error: str) -> str:
 
 class BagError(ValueError):
     """A bag cannot be read or does not hold what was asked for."""
+
+
+class UnreadableBagError(BagError):
+    """The bag's storage cannot be opened (damaged, truncated, not a rosbag2)."""
 
 
 @dataclass(frozen=True)
@@ -89,23 +100,18 @@ class BagInput:
         path: the bag directory (or a single .mcap/.db3 file).
         topics: image topics to segment; empty means auto-detect (exactly one image topic).
         typestore: message definitions used when the bag carries none (``humble``, ``jazzy``).
+
+    Attributes:
+        notes: lines to show the user about how the bag was read (none for an intact bag).
     """
 
     def __init__(self, path, topics: Sequence[str] = (), typestore: str = 'humble') -> None:
-        from rosbags.highlevel import AnyReader
-
         self.path = Path(path)
         if not self.path.exists():
             raise BagError(f'{self.path}: no such bag')
         self.typestore = _typestore(typestore)
-        try:
-            self.reader = AnyReader([self.path], default_typestore=self.typestore)
-            self.reader.open()
-        except Exception as exc:  # noqa: BLE001 - rosbags raises many types for bad files
-            first = str(exc).splitlines()[0] if str(exc) else ''
-            raise BagError(f'{self.path}: not a readable rosbag2 ({type(exc).__name__}: '
-                           f'{first}){_recovery_hint(first)}') from exc
-        self.connections = list(self.reader.connections)
+        self.notes: Tuple[str, ...] = ()
+        self.connections = self._open()
         by_topic: Dict[str, List] = {}
         for c in self.connections:
             by_topic.setdefault(c.topic, []).append(c)
@@ -142,6 +148,27 @@ class BagInput:
                                'segment one of them per run (--topic)')
             owner[s.base] = s.topic
 
+    def _open(self) -> list:
+        """Open the storage with rosbags and return its connections."""
+        from rosbags.highlevel import AnyReader
+
+        try:
+            self.reader = AnyReader([self.path], default_typestore=self.typestore)
+            self.reader.open()
+        except Exception as exc:  # noqa: BLE001 - rosbags raises many types for bad files
+            first = str(exc).splitlines()[0] if str(exc) else ''
+            raise UnreadableBagError(f'{self.path}: not a readable rosbag2 '
+                                     f'({type(exc).__name__}: {first}){_recovery_hint(first)}'
+                                     ) from exc
+        return list(self.reader.connections)
+
+    def _read(self, connections: Sequence = ()) -> Iterator[Tuple[Any, int, bytes]]:
+        """Raw messages (connection, timestamp ns, CDR) of ``connections`` (all if empty)."""
+        return self.reader.messages(connections=connections)
+
+    def _decode(self, raw: bytes, msgtype: str):
+        return self.reader.deserialize(raw, msgtype)
+
     def _stream(self, topic: str, info_topics: Sequence[str], by_topic) -> ImageStream:
         msgtype = self.topic_types[topic]
         base = image_base(topic, msgtype.endswith('CompressedImage'))
@@ -157,7 +184,7 @@ class BagInput:
     def messages(self) -> Iterator[Tuple[object, int, bytes]]:
         """Every message of the bag in log-time order: (connection, timestamp ns, raw CDR)."""
         try:
-            yield from self.reader.messages()
+            yield from self._read()
         except Exception as exc:  # noqa: BLE001
             raise BagError(f'{self.path}: corrupt bag data ({type(exc).__name__}: {exc})') \
                 from exc
@@ -168,7 +195,7 @@ class BagInput:
         if not conns:
             return None
         found = None
-        messages = self.reader.messages(connections=conns)
+        messages = self._read(conns)
         try:
             for conn, _, raw in messages:
                 found = (raw, conn.msgtype)
@@ -183,7 +210,7 @@ class BagInput:
     def deserialize(self, raw: bytes, msgtype: str):
         """Decode one raw message with the bag's own definitions."""
         try:
-            return self.reader.deserialize(raw, msgtype)
+            return self._decode(raw, msgtype)
         except Exception as exc:  # noqa: BLE001
             raise BagError(f'{self.path}: cannot decode a {msgtype} message: {exc}') from exc
 
@@ -196,3 +223,351 @@ class BagInput:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+_MCAP_MAGIC = b'\x89MCAP0\r\n'
+
+
+def _decompress(compression: str, data: bytes) -> bytes:
+    """Decompress chunk records; of a chunk cut short, as much as its intact part gives."""
+    try:
+        if not compression:
+            return data
+        if compression == 'zstd':
+            import zstandard
+            return zstandard.ZstdDecompressor().decompressobj().decompress(data)
+        if compression == 'lz4':
+            import lz4.frame
+            return lz4.frame.LZ4FrameDecompressor().decompress(data)
+    except Exception:  # noqa: BLE001 - damaged data: nothing usable
+        pass
+    return b''
+
+
+def _data_end(f) -> int:
+    """Return where the data of file ``f`` ends, before a zero-filled tail; rewind ``f``.
+
+    A crash can leave a file's last blocks allocated but never written: read as zeros, they
+    would pass for the rest of a record cut there.
+    """
+    end = os.fstat(f.fileno()).st_size
+    while end > 0:
+        step = min(end, 1 << 16)
+        f.seek(end - step)
+        kept = len(f.read(step).rstrip(b'\0'))
+        if kept:
+            end -= step - kept
+            break
+        end -= step
+    f.seek(0)
+    return end
+
+
+class McapFile:
+    """Read one mcap file record by record from its start, up to its first damaged record.
+
+    What a recorder that crashed or was killed leaves: no footer or summary, a last chunk cut
+    short, or a zero-filled tail (read as a cut). The mcap library parses the records; the
+    framing is read here so that a chunk cut short still gives its whole messages (the bytes of
+    each are all there; a chunk whose checksum fails is dropped whole) and the damage has a byte
+    offset.
+
+    Attributes:
+        damaged_at: byte offset of the first record that cannot be read (of a compressed chunk
+            cut short: the chunk's), or None when the file is whole (footer and end magic);
+            set once :meth:`messages` has run to its end.
+        schemas, channels: the records read so far, by id.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.damaged_at: Optional[int] = None
+        self.schemas: Dict[int, Any] = {}
+        self.channels: Dict[int, Any] = {}
+
+    def messages(self) -> Iterator[Any]:
+        """Yield the intact mcap ``Message`` records in file order, by log time per chunk."""
+        from mcap.opcode import Opcode
+
+        self.schemas, self.channels = {}, {}
+        with self.path.open('rb') as f:
+            size = _data_end(f)
+            if f.read(8) != _MCAP_MAGIC:
+                self.damaged_at = 0
+                return
+            offset = 8
+            while offset + 9 <= size:
+                opcode, length = struct.unpack('<BQ', f.read(9))
+                body = f.read(min(length, size - offset - 9))
+                whole = len(body) == length
+                if opcode == Opcode.CHUNK:
+                    found, damage = self._chunk(body, whole)
+                    yield from found
+                    if damage is not None:
+                        self.damaged_at = offset + damage
+                        return
+                elif opcode == 0 or not whole:  # 0: not an mcap record
+                    break
+                elif opcode == Opcode.FOOTER:
+                    self.damaged_at = None if f.read(8) == _MCAP_MAGIC else offset + 9 + length
+                    return
+                else:
+                    try:
+                        message = self._record(opcode, body)
+                    except Exception:  # noqa: BLE001 - a damaged record
+                        break
+                    if message is not None:
+                        yield message
+                offset += 9 + length
+            self.damaged_at = min(offset, size)
+
+    def _record(self, opcode: int, body: bytes):
+        """Parse a Schema, Channel or Message record (returned) with the mcap library."""
+        from mcap.data_stream import ReadDataStream
+        from mcap.opcode import Opcode
+        from mcap.records import Channel, Message, Schema
+
+        stream = ReadDataStream(BytesIO(body))
+        if opcode == Opcode.SCHEMA:
+            schema = Schema.read(stream)
+            self.schemas[schema.id] = schema
+        elif opcode == Opcode.CHANNEL:
+            channel = Channel.read(stream)
+            self.channels[channel.id] = channel
+        elif opcode == Opcode.MESSAGE:
+            if len(body) < 22:
+                raise ValueError('message record too short')
+            message = Message.read(stream, len(body))
+            if message.channel_id not in self.channels:
+                raise ValueError(f'message on unknown channel {message.channel_id}')
+            return message
+        return None
+
+    def _chunk(self, body: bytes, whole: bool) -> Tuple[List[Any], Optional[int]]:
+        """Return a chunk's intact messages and where its damage starts (None: it is whole).
+
+        The damage offset counts from the chunk record's start: the first record cut short in
+        an uncompressed chunk, else 0 (the whole chunk, or its tail past what decompresses).
+        """
+        try:
+            size, crc, name_len = struct.unpack_from('<QII', body, 16)
+            compression = body[32:32 + name_len].decode()
+            (length,) = struct.unpack_from('<Q', body, 32 + name_len)
+        except (struct.error, UnicodeDecodeError):
+            return [], 0
+        start = 40 + name_len
+        data = body[start:start + length]
+        complete = whole and len(data) == length
+        records = _decompress(compression, data)
+        if complete and (len(records) != size or crc and zlib.crc32(records) != crc):
+            return [], 0
+        found, pos = [], 0
+        while pos + 9 <= len(records):
+            opcode, length = struct.unpack_from('<BQ', records, pos)
+            if opcode == 0 or length > len(records) - pos - 9:
+                break
+            try:
+                message = self._record(opcode, records[pos + 9:pos + 9 + length])
+            except Exception:  # noqa: BLE001 - a damaged record
+                break
+            if message is not None:
+                found.append(message)
+            pos += 9 + length
+        found.sort(key=lambda m: m.log_time)
+        if complete and pos == len(records):
+            return found, None
+        return found, (9 + start + pos if not compression else 0)
+
+
+def _definitions_typestore(connections: Sequence, default):
+    """Build a typestore from the connections' definitions (``default``'s if none has one)."""
+    from rosbags.interfaces import MessageDefinitionFormat
+    from rosbags.typesys import get_types_from_idl, get_types_from_msg, get_typestore, Stores
+
+    types: Dict[str, Any] = {}
+    defined = [c for c in connections if c.msgdef.format != MessageDefinitionFormat.NONE]
+    for c in defined:
+        if c.msgdef.format == MessageDefinitionFormat.MSG:
+            types.update(get_types_from_msg(c.msgdef.data, c.msgtype))
+            continue
+        # rosbag2 joins the IDL files a type needs, each as sep + 'IDL: <name>\n' + text.
+        sep, idl = '=' * 80 + '\n', c.msgdef.data
+        texts = [part.split('\n', 1)[1] for part in idl.split(sep)[1:]] \
+            if idl.startswith(f'{sep}IDL: ') else [idl]
+        for text in texts:
+            types.update(get_types_from_idl(text))
+    if not defined:
+        types.update(default.fielddefs)
+    store = get_typestore(Stores.EMPTY)
+    store.register(types)
+    return store
+
+
+class SalvagedBag(BagInput):
+    """The intact messages of damaged mcap storage files (``--salvage``), as a :class:`BagInput`.
+
+    Messages come in file order (by log time within a chunk; a recorder writes in log order),
+    files in their split order; CDR is decoded with the definitions the files carry, as usual.
+
+    Args:
+        path: the bag (directory or file), as the user named it.
+        files: its mcap storage files, in order.
+        topics, typestore: as for :class:`BagInput`.
+
+    Attributes:
+        files: the :class:`McapFile` read, with where each is damaged.
+        counts: messages read from each file.
+    """
+
+    def __init__(self, path, files: Sequence[Path], topics: Sequence[str] = (),
+                 typestore: str = 'humble') -> None:
+        self.files = [McapFile(f) for f in files]
+        self.counts: List[int] = []
+        super().__init__(path, topics, typestore)
+
+    @property
+    def damaged(self) -> bool:
+        """Say whether some file is damaged; if none is, every message was read."""
+        return any(f.damaged_at is not None for f in self.files)
+
+    def _open(self) -> list:
+        from rosbags.interfaces import (Connection, ConnectionExtRosbag2, MessageDefinition,
+                                        MessageDefinitionFormat)
+        from rosbags.rosbag2.metadata import parse_qos
+
+        formats = {'ros2msg': MessageDefinitionFormat.MSG, 'ros2idl': MessageDefinitionFormat.IDL,
+                   'omgidl': MessageDefinitionFormat.IDL}
+        self._connection: Dict[Tuple[int, int], Any] = {}
+        notes = []
+        for i, mcap in enumerate(self.files):
+            counts = Counter(m.channel_id for m in mcap.messages())
+            self.counts.append(sum(counts.values()))
+            for cid, channel in mcap.channels.items():
+                schema = mcap.schemas.get(channel.schema_id)
+                fmt = formats.get(schema.encoding) if schema else None
+                try:
+                    qos = parse_qos(channel.metadata.get('offered_qos_profiles', ''))
+                except Exception:  # noqa: BLE001 - unparsable QoS: none offered
+                    qos = []
+                self._connection[i, cid] = Connection(
+                    len(self._connection), channel.topic,
+                    schema.name if schema else '__schemaless__',
+                    MessageDefinition(fmt, schema.data.decode(errors='replace')) if fmt else
+                    MessageDefinition(MessageDefinitionFormat.NONE, ''),
+                    '', counts[cid], ConnectionExtRosbag2(channel.message_encoding, qos), self)
+            notes.append(
+                f'read all {self.counts[-1]} messages of {mcap.path} (intact)'
+                if mcap.damaged_at is None else
+                f'salvaged {self.counts[-1]} messages from {mcap.path} (damaged from byte '
+                f'{mcap.damaged_at} of {mcap.path.stat().st_size})')
+        self.notes = tuple(notes)
+        if not sum(self.counts):
+            raise BagError(f'{self.path}: nothing to salvage: no intact message before the '
+                           'damage (' + '; '.join(notes) + ')')
+        connections = list(self._connection.values())
+        try:
+            self._types = _definitions_typestore(connections, self.typestore)
+        except Exception as exc:  # noqa: BLE001 - rosbags raises many types for bad definitions
+            raise BagError(f'{self.path}: unreadable message definitions in the salvaged data '
+                           f'({type(exc).__name__}: {exc})') from exc
+        return connections
+
+    def _read(self, connections: Sequence = ()) -> Iterator[Tuple[Any, int, bytes]]:
+        wanted = {c.id for c in connections}
+        for i, (mcap, count) in enumerate(zip(self.files, self.counts)):
+            # Read again from the start; stop where the first pass did.
+            messages = McapFile(mcap.path).messages()
+            try:
+                for message in islice(messages, count):
+                    conn = self._connection[i, message.channel_id]
+                    if not wanted or conn.id in wanted:
+                        yield conn, message.log_time, message.data
+            finally:
+                messages.close()
+
+    def _decode(self, raw: bytes, msgtype: str):
+        return self._types.deserialize_cdr(raw, msgtype)
+
+    def close(self) -> None:
+        """Nothing to close: each read opens and closes its files."""
+
+
+def _split_order(path: Path) -> Tuple[int, str]:
+    """Sort key of rosbag2 split files: ``x_2.mcap`` before ``x_10.mcap``."""
+    m = re.search(r'_(\d+)$', path.stem)
+    return (int(m.group(1)) if m else -1, path.name)
+
+
+def _storage_files(path: Path, suffix: str) -> List[Path]:
+    """List the bag's storage files with ``suffix``: the file itself, or those in the folder."""
+    if path.is_dir():
+        return sorted(path.glob(f'*{suffix}'), key=_split_order)
+    return [path] if path.suffix == suffix and path.exists() else []
+
+
+def _ends_early(path: Path) -> bool:
+    """Say whether an mcap file lacks its closing magic (a recording cut short)."""
+    with path.open('rb') as f:
+        f.seek(max(0, path.stat().st_size - 8))
+        return f.read() != _MCAP_MAGIC
+
+
+def _readable(path: Path) -> bool:
+    """Say whether the mcap library reads at least one message of ``path``."""
+    messages = McapFile(path).messages()
+    try:
+        return next(messages, None) is not None
+    except OSError:
+        return False
+    finally:
+        messages.close()
+
+
+def open_bag(path, topics: Sequence[str] = (), typestore: str = 'humble',
+             salvage: bool = False) -> BagInput:
+    """Open a bag as :class:`BagInput`; with ``salvage``, what is intact of a damaged mcap one.
+
+    ``salvage`` changes nothing for a bag that rosbags reads. For one that it cannot read, or a
+    directory without metadata.yaml, it reads the mcap storage files with :class:`SalvagedBag`
+    (see its ``notes``); sqlite3 bags are not salvaged (the error says so).
+    """
+    path = Path(path)
+    mcaps = _storage_files(path, '.mcap')
+    if path.is_dir() and not (path / 'metadata.yaml').exists():
+        if salvage and mcaps:
+            return SalvagedBag(path, mcaps, topics, typestore)
+        raise BagError(_no_metadata_message(path, mcaps, salvage))
+    try:
+        return BagInput(path, topics, typestore)
+    except UnreadableBagError as exc:
+        if salvage and mcaps:
+            bag = SalvagedBag(path, mcaps, topics, typestore)
+            if bag.damaged:
+                return bag
+            raise  # whole files that rosbags cannot read: no damage that --salvage undoes
+        if salvage:
+            raise BagError(f'{exc}; --salvage reads mcap storage files only') from exc
+        if any(_ends_early(f) and _readable(f) for f in mcaps):
+            raise BagError(f'{exc}; or segment the messages before the damage with '
+                           '--salvage') from exc
+        raise
+
+
+def _no_metadata_message(path: Path, mcaps: Sequence[Path], salvage: bool) -> str:
+    """Explain a bag directory without metadata.yaml and what to do about it."""
+    files = list(mcaps) or _storage_files(path, '.db3')
+    if not files:
+        return f'{path}: not a rosbag2 (no metadata.yaml, no .mcap or .db3 file in it)'
+    message = (f'{path}: no metadata.yaml beside {", ".join(f.name for f in files)}; rosbag2 '
+               'writes it when a recording ends, so a recorder that crashed or was killed '
+               'leaves only its storage files: rebuild it with `ros2 bag reindex '
+               f'{path} -s {"mcap" if mcaps else "sqlite3"}`')
+    cut = [f.name for f in mcaps if _ends_early(f)]
+    if cut:
+        message += (f' ({", ".join(cut)} also ends early, which reindex does not repair: '
+                    '`mcap recover` it)')
+    if any(_readable(f) for f in mcaps):
+        return message + ', or read the .mcap files directly with --salvage'
+    if salvage and not mcaps:
+        return message + '; --salvage reads mcap storage files only'
+    return message

@@ -46,6 +46,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-copy', action='store_true',
                         help='do not copy the input topics into the output bag')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
+    parser.add_argument('--salvage', action='store_true',
+                        help='segment what is intact of a damaged mcap recording (no footer, a '
+                             'chunk cut short, no metadata.yaml: what a crashed recorder '
+                             'leaves); IN is only read. No effect on a bag that reads normally')
     parser.add_argument('--video', metavar='FILE.mp4',
                         help='also write an overlay + BAFF weight-map montage video')
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
@@ -112,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
                              compression=args.compression, bag_version=args.bag_version,
                              copy_inputs=not args.no_copy,
                              overwrite=args.overwrite, on_frame=on_frame,
-                             progress=not args.quiet)
+                             progress=not args.quiet, salvage=args.salvage)
     finally:
         if video is not None:
             video.close()
