@@ -104,6 +104,8 @@ setup(
     ],
     extras_require={
         'onnx': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1'],
+        # instead of 'onnx' (both install the onnxruntime module): CUDA and TensorRT providers
+        'onnx-gpu': ['onnx>=1.15', 'onnxruntime-gpu>=1.17', 'onnxscript>=0.1'],
         'dds': ['cyclonedds>=0.10.5'],
         'bag': ['rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5'],
         'plot': ['matplotlib>=3.7'],

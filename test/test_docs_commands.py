@@ -56,7 +56,7 @@ COMMAND_START = re.compile(r'^(baff-ros|python3? |torchrun|ros2 |rviz2|make |col
 #: Commands of other tools: (pattern, file that runs it or None, text that file must contain,
 #: why). A file is checked to contain the text, so the pointer cannot go stale.
 ELSEWHERE: List[Tuple[str, Optional[str], str, str]] = [
-    (r'make (demo|test|test-all|bench|lint)\b', 'Makefile', 'test-all:',
+    (r'make (demo|test|test-all|bench|lint|clean)\b', 'Makefile', 'test-all:',
      'Makefile targets; `make test` is what .ci/run runs'),
     (r'make test$', '.ci/run', 'make test', 'CI runs it'),
     (r'pip install -e ', 'Makefile', "install -q -e", 'the Makefile setup step'),
@@ -75,13 +75,15 @@ ELSEWHERE: List[Tuple[str, Optional[str], str, str]] = [
     (r'rviz2 ', None, '', 'rviz2 is not installed on the build machine (README: not verified)'),
     (r'source (/opt/ros/|install/|~/baff_venv)', 'scripts/test.sh', 'setup.bash',
      'the test script sources the ROS 2 setup files'),
-    (r'(mkdir|git clone|cd |rosdep|pip install torch|pip install --no-deps|python3 -m venv'
+    (r"(mkdir|git clone|cd |rosdep|pip install '?torch|pip install --no-deps|python3 -m venv"
      r'|python3 -m colcon|colcon build)', 'test/test_packaging.py', 'rosdep',
      'the ROS 2 workspace steps: rosdep keys, requirements-ros.txt and the colcon install are '
      'tested; the apt installs need Ubuntu (README: not verified)'),
     (r'git ls-files', 'test/conftest.py', 'ls-files', 'how the tests build their workspace'),
     (r'torchrun --nnodes=2', None, '', 'needs two machines'),
     (r'(pip install|torchrun)$', None, '', 'a name, not a command'),
+    (r'pip install tensorrt', None, '', 'TensorRT needs an NVIDIA GPU (README: not verified)'),
+    (r'make (venv )?\w+ TORCH=', 'test/test_packaging.py', 'TORCH=', 'the builds it selects'),
 ]
 
 #: Per command: option -> small value ('' drops the option), and options added when absent.

@@ -237,3 +237,39 @@ def test_colcon_installs_ros_executable(tmp_path, mode):
                              capture_output=True, text=True, timeout=120)
         assert res.returncode == 0, res.stdout + res.stderr
         assert res.stdout.split('\n').count('baff_ros segment') == 1, res.stdout
+
+
+def _make_plan(*args: str) -> subprocess.CompletedProcess:
+    """``make -n venv ARGS`` for a venv that does not exist: the commands it would run."""
+    return subprocess.run(['make', '-n', '-f', str(ROOT / 'Makefile'), '-C', str(ROOT),
+                           'venv', 'VENV=/nonexistent/venv', *args],
+                          capture_output=True, text=True, timeout=60)
+
+
+@pytest.mark.skipif(shutil.which('make') is None, reason='make is not installed')
+@pytest.mark.parametrize('torch, wanted, unwanted', [
+    ('cpu', ["--no-deps 'torch==2.13.0+cpu' --index-url https://download.pytorch.org/whl/cpu",
+             "-e '.[all,dev]'"], ['onnx-gpu', 'system-site-packages']),
+    ('cuda', ["install -q 'torch==2.13.0'", "-e '.[onnx-gpu,dds,bag,plot,dev]'"],
+     ['whl/cpu', "'.[all"]),
+    ('jetson', ["install -q '/wheels/torch-2.5.0a0-cp310-cp310-linux_aarch64.whl'",
+                '--system-site-packages', "-e '.[onnx,bag,plot,dev]'"],
+     ['torch==2.13.0', 'dds']),
+])
+def test_the_makefile_installs_the_torch_build_asked_for(torch, wanted, unwanted):
+    res = _make_plan(f'TORCH={torch}',
+                     'JETSON_TORCH=/wheels/torch-2.5.0a0-cp310-cp310-linux_aarch64.whl')
+    assert res.returncode == 0, res.stderr
+    for text in wanted:
+        assert text in res.stdout, (text, res.stdout)
+    for text in unwanted:
+        assert text not in res.stdout, (text, res.stdout)
+    # torch goes in before the package, so the package's torch>=2.1 is already satisfied.
+    assert res.stdout.index('torch') < res.stdout.index("install -q -e")
+
+
+@pytest.mark.skipif(shutil.which('make') is None, reason='make is not installed')
+def test_an_unknown_torch_build_is_refused():
+    res = _make_plan('TORCH=rocm')
+    assert res.returncode != 0
+    assert "TORCH must be cpu, cuda or jetson, not 'rocm'" in res.stderr

@@ -117,9 +117,12 @@ def run(args: argparse.Namespace) -> int:
                              copy_inputs=not args.no_copy,
                              overwrite=args.overwrite, on_frame=on_frame,
                              progress=not args.quiet, salvage=args.salvage)
-    finally:
+    except BaseException:
         if video is not None:
-            video.close()
+            video.close(keep=False)  # the bag was not written: nor is its video
+        raise
+    if video is not None:
+        video.close()
     print_report(report)
     if video is not None:
         note(f'video: {Path(args.video)} ({video.frames} frames)')
