@@ -48,9 +48,13 @@ class PendingFile:
 
     def __init__(self, path: PathLike) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f'.{self.path.stem}.',
-                                    suffix=f'.partial{self.path.suffix}', dir=self.path.parent)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=f'.{self.path.stem}.',
+                                        suffix=f'.partial{self.path.suffix}',
+                                        dir=self.path.parent)
+        except OSError as exc:
+            raise OSError(f'{self.path}: cannot write there ({exc.strerror or exc})') from None
         os.close(fd)
         self.tmp = Path(name)
         try:

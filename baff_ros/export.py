@@ -20,6 +20,7 @@ from typing import Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from baff_ros.atomic import PendingFile
 from baff_ros.engine.backends.base import BackendError, BackendOptions
 from baff_ros.engine.graph import DEFAULT_OPSET, export_onnx
 
@@ -124,6 +125,25 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str = 'onnx',
     copy it to ``out``.
     """
     out = Path(out)
+    if fmt not in ('onnx', 'tensorrt'):
+        raise AssertionError(fmt)  # checked by export_model
+    # Written beside ``out`` and renamed onto it once it loads and checks: a failed export
+    # leaves an earlier file of that name as it was.
+    pending = PendingFile(out)
+    try:
+        report = _export(model, pending.tmp, fmt, size, dynamic, with_weights, opset, device,
+                         precision, parity_size)
+    except BaseException:
+        pending.discard()
+        raise
+    pending.commit()
+    report['path'] = str(out)
+    return report
+
+
+def _export(model: torch.nn.Module, out: Path, fmt: str, size: Tuple[int, int], dynamic: bool,
+            with_weights: bool, opset: int, device: str, precision: str,
+            parity_size: Optional[Tuple[int, int]]) -> Dict[str, object]:
     if fmt == 'onnx':
         export_onnx(model, out, size, head='logits', with_weights=with_weights,
                     dynamic=dynamic, opset=opset)
@@ -148,7 +168,6 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str = 'onnx',
                               with_weights=with_weights)
         backend = TensorRTBackend(model, opts, size)
         try:
-            out.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(backend.engine_path, out)
             return {'format': 'tensorrt', 'path': str(out), 'description': backend.description}
         finally:

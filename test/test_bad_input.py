@@ -149,6 +149,10 @@ def test_cli_has_no_codec_noise_for_truncated_or_corrupt_images(tmp_path):
     (['node', '--duration', '-1'], '--duration: expected seconds > 0, got -1.0'),
     (['node', '--duration', '0'], '--duration: expected seconds > 0, got 0.0'),
     (['demo', '--stills', '-1'], '--stills: expected a count >= 0, got -1'),
+    (['node', '--params', 'no/such.yaml', '--duration', '1'],
+     'no/such.yaml: no such parameter file'),
+    (['bag', 'no/such/bag', 'out', '--params', 'no/such.yaml'],
+     'no/such.yaml: no such parameter file'),
 ])
 def test_out_of_range_arguments_exit_2_with_one_line(args, reason, tmp_path, capsys):
     if args[0] == 'demo':

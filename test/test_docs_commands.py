@@ -32,6 +32,7 @@ neither place fails the test, so documentation cannot drift from the CLI unnotic
 """
 
 from dataclasses import dataclass
+import functools
 import os
 from pathlib import Path
 import re
@@ -44,10 +45,15 @@ from typing import Dict, List, Optional, Tuple
 
 import pytest
 
+from baff_ros.ros.dds.config import loopback_env
+
 ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / 'README.md', *sorted((ROOT / 'docs').glob('*.md')),
          *sorted((ROOT / 'models').glob('*.md'))]
 SAMPLE_BAG = ROOT / 'models' / 'samples' / 'street_drive'
+#: The documented nodes run in a DDS domain of their own: 220..232 is no other module's, and
+#: participants other modules left in this process must not meet them.
+DOMAIN = 220 + os.getpid() % 13
 MODEL = 'models/baff_skipnet_synth.safetensors'
 #: Inline code that starts like one of these is a command (or a reference to one).
 COMMAND_START = re.compile(r'^(baff-ros|python3? |torchrun|ros2 |rviz2|make |colcon|rosdep|pip |'
@@ -82,6 +88,7 @@ ELSEWHERE: List[Tuple[str, Optional[str], str, str]] = [
     (r'git ls-files', 'test/conftest.py', 'ls-files', 'how the tests build their workspace'),
     (r'torchrun --nnodes=2', None, '', 'needs two machines'),
     (r'(pip install|torchrun)$', None, '', 'a name, not a command'),
+    (r'pip install --dry-run', None, '', 'how README measured download sizes (needs PyPI)'),
     (r'pip install tensorrt', None, '', 'TensorRT needs an NVIDIA GPU (README: not verified)'),
     (r'make (venv )?\w+ TORCH=', 'test/test_packaging.py', 'TORCH=', 'the builds it selects'),
 ]
@@ -246,14 +253,18 @@ def runnable(command: DocCommand, previous: Dict[str, str]) -> str:
 
 
 def _has_cuda() -> bool:
-    import torch
-
-    return torch.cuda.is_available()
+    return _can('import torch; assert torch.cuda.is_available()')
 
 
 def _has_rclpy() -> bool:
-    res = subprocess.run([sys.executable, '-c', 'import rclpy'], capture_output=True)
-    return res.returncode == 0
+    return _can('import rclpy')
+
+
+@functools.lru_cache(maxsize=None)
+def _can(code: str) -> bool:
+    # In a child process: this process may hold Cyclone DDS and ROS libraries that must not
+    # meet others (test/ros/conftest.py).
+    return subprocess.run([sys.executable, '-c', code], capture_output=True).returncode == 0
 
 
 def scratch(tmp_path: Path) -> Path:
@@ -343,7 +354,7 @@ def test_documented_commands_run(page, tmp_path):
         line = runnable(command, previous)
         started = time.monotonic()
         res = subprocess.run(['bash', '-c', line], cwd=work, capture_output=True, text=True,
-                             timeout=600, env=dict(os.environ, PYTHONUNBUFFERED='1'))
+                             timeout=600, env=dict(loopback_env(DOMAIN), PYTHONUNBUFFERED='1'))
         print(f'{time.monotonic() - started:6.1f} s  {command}')
         assert res.returncode == 0, (f'{command}\nran: {line}\nexit {res.returncode}\n'
                                      f'{res.stderr[-3000:]}')

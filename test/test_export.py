@@ -136,3 +136,23 @@ def test_cli_export(tmp_path, capsys):
 
 def test_parity_input_is_deterministic():
     np.testing.assert_array_equal(parity_input(SIZE), parity_input(SIZE))
+
+
+def test_a_failed_export_keeps_the_earlier_file(tmp_path, capsys):
+    out = tmp_path / 'model.onnx'
+    out.write_bytes(b'earlier export')
+    code = main(['export', '--config', 'width_mult=0.35', '--size', '64x128', '--opset', '99',
+                 '--out', str(out)])
+    assert code == 2
+    assert 'ONNX export failed' in capsys.readouterr().err
+    assert out.read_bytes() == b'earlier export'
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['model.onnx']  # no partial file
+
+
+def test_export_to_an_impossible_place_names_it(tmp_path, capsys):
+    blocker = tmp_path / 'file'
+    blocker.write_text('a file, not a folder')
+    code = main(['export', '--config', 'width_mult=0.35', '--size', '64x128',
+                 '--out', str(blocker / 'model.onnx')])
+    assert code == 2
+    assert f'{blocker / "model.onnx"}: cannot write there' in capsys.readouterr().err

@@ -258,7 +258,13 @@ def load_params_file(path: str, node_name: str = NODE_NAME) -> Dict[str, Any]:
     """Read a ROS 2 YAML parameter file and return this node's name -> value mapping."""
     import yaml
 
-    text = Path(path).read_text()
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise ValueError(f'{path}: no such parameter file') from None
+    except OSError as exc:
+        raise ValueError(f'{path}: cannot read the parameter file ({exc.strerror or exc})') \
+            from None
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
