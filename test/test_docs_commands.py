@@ -181,15 +181,17 @@ def page_commands(page: Path) -> List[DocCommand]:
 
 
 def is_reference(text: str) -> bool:
-    """Tell whether inline code only names a command (``baff-ros bag``), rather than runs one."""
+    """Tell whether inline code only names a command (``baff-ros bag``, ``ros2 …``)."""
     words = text.split()
-    return words[0] == 'baff-ros' and len(words) <= 2
+    return (words[0] == 'baff-ros' and len(words) <= 2) or text.endswith('…')
 
 
 def runs_here(text: str) -> bool:
     """Tell whether this test runs the command (the others belong to ELSEWHERE)."""
+    if is_reference(text):
+        return False
     if text.startswith('baff-ros'):
-        return not is_reference(text)
+        return True
     if re.match(r'python3? scripts/', text):
         return True
     return text.startswith('torchrun --standalone')
