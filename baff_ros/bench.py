@@ -43,10 +43,10 @@ TARGETS = {'label_agreement_min': 0.999, 'baff_over_skipnet_max': 1.05,
 
 
 def count_flops(model: nn.Module, size: Tuple[int, int]) -> int:
-    """Count FLOPs (2 x multiply-accumulates) of conv, transposed conv and linear layers."""
-    from baff_ros.model.flops import count_macs
+    """Count FLOPs (2 x multiply-accumulates) of convolutions and matrix products."""
+    from baff_ros.model.flops import split_flops
 
-    return 2 * count_macs(model, size)['total']
+    return split_flops(model, size)['total']
 
 
 def build_models(names: Sequence[str], num_classes: int = 19, seed: int = 0

@@ -32,6 +32,7 @@ COMMANDS = {
     'synth': 'baff_ros.commands.synth',
     'eval': 'baff_ros.commands.evaluate',
     'train': 'baff_ros.commands.train',
+    'cache': 'baff_ros.commands.cache',
 }
 
 

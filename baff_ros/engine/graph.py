@@ -32,6 +32,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from baff_ros.engine import cache
 from baff_ros.engine.backends.base import BackendError, HEADS
 
 #: Bump when the exported graph changes for the same model, to invalidate caches.
@@ -151,7 +152,7 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
                                   # onnxruntime assumes equal shapes and fails at run time.
                                   else {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'})
     example = torch.zeros(1, getattr(getattr(net, 'cfg', None), 'in_channels', 3), *input_size)
-    tmp = path.with_name(path.name + '.tmp')
+    tmp = path.with_name(f'{path.name}.{os.getpid()}.tmp')  # two processes may export at once
     try:
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter('ignore')
@@ -168,11 +169,16 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
 
 def cached_onnx(model: nn.Module, input_size: Tuple[int, int], head: str, with_weights: bool,
                 cache_dir: str, opset: int = DEFAULT_OPSET) -> Path:
-    """Export once into ``cache_dir``, keyed by model hash, input shape, head and versions."""
+    """Export once into ``cache_dir``, keyed by model hash, input shape, head and versions.
+
+    A hit refreshes the entry's last use; a new export may evict least recently used entries
+    (:mod:`baff_ros.engine.cache`).
+    """
     key = '_'.join([model_hash(model), f'{input_size[0]}x{input_size[1]}', head,
                     'w' if with_weights else 'nw', f'op{opset}', f'g{GRAPH_VERSION}',
                     f'torch{torch.__version__.split("+")[0]}'])
     path = Path(cache_dir) / 'onnx' / f'{key}.onnx'
-    if not path.is_file():
+    if not cache.mark_used(path):
         export_onnx(model, path, input_size, head, with_weights, opset=opset)
+        cache.added(path)
     return path

@@ -14,10 +14,11 @@
 """The backend interface and the options every backend reads."""
 
 from dataclasses import dataclass
-import os
 from typing import List, Optional, Tuple
 
 import numpy as np
+
+from baff_ros.engine import cache
 
 #: What the network graph returns. ``'logits'``: full-resolution logits (Segmenter post-processes
 #: in numpy). ``'exact'``: labels and max-softmax confidence computed inside the graph from the
@@ -47,7 +48,8 @@ class BackendOptions:
         opt_level: onnxruntime graph optimisation level, one of :data:`OPT_LEVELS`.
         onnx_file: run this ONNX file instead of exporting the model (onnxruntime, tensorrt).
         cache_dir: where exported ONNX files and TensorRT engines are cached; default
-            ``$BAFF_ROS_CACHE`` or ``~/.cache/baff_ros``.
+            ``$BAFF_ROS_CACHE``, ``$XDG_CACHE_HOME/baff_ros`` or ``~/.cache/baff_ros``
+            (see :mod:`baff_ros.engine.cache`).
         compile: torch backend: wrap the graph in ``torch.compile``.
         channels_last: torch backend: NHWC memory format; None = on CUDA only (it is faster
             there with cuDNN, and was measured slower with oneDNN on this project's CPU).
@@ -105,9 +107,13 @@ class BackendOptions:
         return int(self.device[5:]) if self.device.startswith('cuda:') else 0
 
     def resolved_cache_dir(self) -> str:
-        """Return the cache directory (the caller creates it on demand)."""
-        return (self.cache_dir or os.environ.get('BAFF_ROS_CACHE')
-                or os.path.join(os.path.expanduser('~'), '.cache', 'baff_ros'))
+        """Return the cache directory (the caller creates it on demand).
+
+        Raises:
+            ValueError: ``$BAFF_ROS_CACHE_MAX_MB`` is malformed (reported before any export).
+        """
+        cache.max_bytes()
+        return str(cache.cache_dir(self.cache_dir))
 
 
 Outputs = Tuple[np.ndarray, List[np.ndarray]]

@@ -26,6 +26,7 @@ from typing import Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 from torch import nn
 
+from baff_ros.engine import cache
 from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
 from baff_ros.engine.graph import cached_onnx
 
@@ -84,7 +85,7 @@ def quantize_onnx(src: Path, dst: Path, mode: str, batches: Iterable[np.ndarray]
     from onnxruntime import quantization as q
 
     dst.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dst.with_name(dst.name + '.tmp')
+    tmp = dst.with_name(f'{dst.name}.{os.getpid()}.tmp')
     try:
         if mode == 'dynamic':
             q.quantize_dynamic(str(src), str(tmp), weight_type=q.QuantType.QInt8,
@@ -99,7 +100,7 @@ def quantize_onnx(src: Path, dst: Path, mode: str, batches: Iterable[np.ndarray]
 
             # Pre-processing (shape inference + graph fusion) lets the quantiser see Conv+Relu
             # patterns, so fewer QDQ pairs end up inside fused ops.
-            pre = dst.with_name(dst.name + '.pre.onnx')
+            pre = dst.with_name(f'{dst.name}.{os.getpid()}.pre.onnx')
             try:
                 q.quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
                 model_in = pre
@@ -227,9 +228,10 @@ class OnnxRuntimeBackend(Backend):
             h.update(Path(f).read_bytes())
         dst = (Path(self.options.resolved_cache_dir()) / 'int8'
                / f'{src.stem}_{h.hexdigest()[:12]}.onnx')
-        if not dst.is_file():
+        if not cache.mark_used(dst):
             batches = calibration_batches(input_size, mean, std, files)
             quantize_onnx(src, dst, self.options.quantization, batches)
+            cache.added(dst)
         return dst
 
     def _run(self, batch: np.ndarray) -> List[np.ndarray]:

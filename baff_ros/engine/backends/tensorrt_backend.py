@@ -29,6 +29,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 from torch import nn
 
+from baff_ros.engine import cache as cache_store
 from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
 from baff_ros.engine.graph import cached_onnx, model_hash
 
@@ -116,15 +117,16 @@ class TensorRTBackend(Backend):
         self.logger = trt.Logger(trt.Logger.WARNING)
         self.runtime = trt.Runtime(self.logger)
         with torch.cuda.device(self.device):
-            if engine_path.is_file():
+            if cache_store.mark_used(engine_path):
                 self.engine = self.runtime.deserialize_cuda_engine(engine_path.read_bytes())
                 built = 'cached'
             else:
                 data = self._build(trt, onnx_path, options.precision)
                 engine_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = engine_path.with_name(engine_path.name + '.tmp')
+                tmp = engine_path.with_name(f'{engine_path.name}.{os.getpid()}.tmp')
                 tmp.write_bytes(data)
                 os.replace(tmp, engine_path)
+                cache_store.added(engine_path)
                 self.engine = self.runtime.deserialize_cuda_engine(data)
                 built = 'built'
             if self.engine is None:
