@@ -40,8 +40,13 @@ class CommandError(Exception):
     """Bad input to a command: reported as one line, exit code 2."""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Build the full argument parser (imports every command module)."""
+def build_parser(only: Optional[str] = None) -> argparse.ArgumentParser:
+    """Build the argument parser: every sub-command's options, or only those of ``only``.
+
+    Registering a command's options may import what they offer (the benchmark's networks, the
+    exporter's opset: torch), so :func:`main` registers only the chosen command's; the others
+    keep their help line. ``only=''`` registers none (for a missing or unknown command).
+    """
     parser = argparse.ArgumentParser(
         prog='baff-ros',
         description='Real-time semantic segmentation with BAFF-SkipNet, with or without ROS 2.')
@@ -51,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     for name, module_name in COMMANDS.items():
         module = importlib.import_module(module_name)
         p = sub.add_parser(name, help=module.HELP, description=module.HELP)
-        module.add_arguments(p)
+        if only is None or only == name:
+            module.add_arguments(p)
         p.set_defaults(_run=module.run)
     return parser
 
@@ -60,7 +66,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     """Entry point of the console script."""
     from baff_ros.engine.backends.base import BackendError
 
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    chosen = next((a for a in argv if not a.startswith('-')), '')
+    parser = build_parser(chosen if chosen in COMMANDS else '')
     args = parser.parse_args(argv)
     try:
         return int(args._run(args) or 0)

@@ -39,7 +39,8 @@ ARGUMENTS = {
     'namespace': ('', 'namespace of the node and its topics'),
     'image': ('image', 'input image topic (remaps "image"; compressed: "<image>/compressed")'),
     'camera_info': ('camera_info', 'input CameraInfo topic'),
-    'model': ('', 'checkpoint path or bundled model name (empty: params_file\'s)'),
+    'model': ('', 'checkpoint, bundled model name, .onnx or TensorRT engine (empty: '
+              'params_file\'s)'),
     'input_size': ('', 'network input as "[height, width]" (empty: params_file\'s)'),
     'device': ('cpu', 'cpu, cuda or cuda:N'),
     'backend': ('auto', 'auto, torch, onnxruntime or tensorrt'),

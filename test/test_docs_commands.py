@@ -90,6 +90,9 @@ ELSEWHERE: List[Tuple[str, Optional[str], str, str]] = [
     (r'(pip install|torchrun)$', None, '', 'a name, not a command'),
     (r'pip install --dry-run', None, '', 'how README measured download sizes (needs PyPI)'),
     (r'pip install tensorrt', None, '', 'TensorRT needs an NVIDIA GPU (README: not verified)'),
+    (r'pip install (--no-deps \.$|numpy |cyclonedds$|rosbags )', 'test/test_artefacts.py',
+     'BLOCKED = (', 'the torch-free deployment (docs/engine.md): the ONNX path runs with torch '
+     'and the other left-out packages unimportable; installing needs PyPI'),
     (r'make (venv )?\w+ TORCH=', 'test/test_packaging.py', 'TORCH=', 'the builds it selects'),
 ]
 

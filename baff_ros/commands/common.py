@@ -33,8 +33,10 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
     """--model / --config."""
     g = parser.add_argument_group('model')
     g.add_argument('--model', metavar='NAME|PATH',
-                   help='checkpoint file or bundled model name (default: the bundled model, '
-                        'or an untrained one if none is installed)')
+                   help='checkpoint (.safetensors) or bundled model name, or an exported model: '
+                        '.onnx (runs on onnxruntime without torch) or a TensorRT .engine/.plan '
+                        'with its .json sidecar (default: the bundled model, or an untrained '
+                        'one if none is installed)')
     g.add_argument('--config', metavar='FILE|K=V,...',
                    help='without --model: architecture of an untrained model, as a YAML file or '
                         'inline pairs such as fusion=add,width_mult=0.5')
@@ -68,24 +70,48 @@ def note(message: str) -> None:
 
 
 def load_model_from_args(args: argparse.Namespace):
-    """(model, meta) for --model/--config, with a note saying what was loaded."""
+    """(model, meta) for --model/--config, with a note saying what was loaded.
+
+    For commands that need the PyTorch network (export, info): an exported model is refused.
+    """
+    from baff_ros.engine.artefacts import is_exported
     from baff_ros.engine.models import load_model
 
+    if is_exported(args.model):
+        raise ValueError(f'{args.model}: this command needs the PyTorch network: a checkpoint '
+                         '(.safetensors, or a bundled name) or --config, not an exported model')
     model, meta, what = load_model(args.model, args.config)
     note(what)
     return model, meta
 
 
+def load_artefact_from_args(args: argparse.Namespace):
+    """Load what --model/--config name (checkpoint, .onnx, engine) and note what it is."""
+    from baff_ros.engine.artefacts import load_artefact
+
+    artefact = load_artefact(args.model, args.config)
+    note(artefact.description)
+    return artefact
+
+
 def make_segmenter(args: argparse.Namespace, output_size: str = 'input',
                    with_weights: bool = True, model_meta: Optional[tuple] = None):
-    """Create a Segmenter from the model and inference arguments."""
+    """Create a Segmenter from the model and inference arguments.
+
+    ``model_meta``: an already loaded (model, meta) pair instead of --model/--config.
+    """
     from baff_ros.engine import BackendOptions, Segmenter
 
-    model, meta = model_meta or load_model_from_args(args)
     options = BackendOptions(device=args.device, precision=args.precision, threads=args.threads,
                              with_weights=with_weights)
-    seg = Segmenter.from_model(model, meta, backend=args.backend, options=options,
-                               input_size=args.size, output_size=output_size)
+    if model_meta is not None:
+        model, meta = model_meta
+        seg = Segmenter.from_model(model, meta, backend=args.backend, options=options,
+                                   input_size=args.size, output_size=output_size)
+    else:
+        seg = Segmenter.from_artefact(load_artefact_from_args(args), backend=args.backend,
+                                      options=options, input_size=args.size,
+                                      output_size=output_size)
     note(f'backend: {seg.backend.description}; network input {seg.input_size[0]}x'
          f'{seg.input_size[1]}')
     return seg

@@ -11,18 +11,24 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""``baff-ros export``: ONNX (checked and parity-tested) or a TensorRT engine."""
+"""``baff-ros export``: ONNX (checked and parity-tested) or a TensorRT engine, with metadata.
+
+The file (ONNX) or its ``.json`` sidecar (engine) carries classes, palette, normalisation,
+input size, outputs and provenance, so ``--model FILE`` runs it without the checkpoint.
+"""
 
 import argparse
 import json
 
 from baff_ros.commands.common import add_model_args, load_model_from_args, note, parse_size
 
-HELP = 'export the model to ONNX (checked, parity-tested vs PyTorch) or a TensorRT engine'
+HELP = ('export the model to ONNX (checked, parity-tested vs PyTorch) or a TensorRT engine, '
+        'with the metadata that runs it without the checkpoint (--model FILE)')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the command's options."""
+    from baff_ros.engine.backends.base import HEADS
     from baff_ros.engine.graph import DEFAULT_OPSET
 
     add_model_args(parser)
@@ -35,6 +41,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='ONNX: dynamic batch, height and width')
     parser.add_argument('--no-weights', action='store_true',
                         help='leave out the BAFF weight map outputs')
+    parser.add_argument('--head', default='logits', choices=HEADS,
+                        help="graph outputs: 'logits', or uint8 labels and confidence computed "
+                             "in the graph ('fast': confidence from the 1/8 scores, 'exact'); "
+                             'fast is what a node runs quickest (default: %(default)s)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help='ONNX opset (default: %(default)s)')
     parser.add_argument('--device', default='cuda', help='TensorRT: CUDA device')
@@ -45,17 +55,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Export, check, and report parity; exit code 2 when parity is out of tolerance."""
+    from baff_ros.engine.models import checkpoint_path
     from baff_ros.export import export_model, LABEL_AGREEMENT_MIN, LOGIT_TOLERANCE
     from baff_ros.model.skipnet import check_input_size
 
     model, meta = load_model_from_args(args)
+    source = checkpoint_path(args.model, args.config)
     size = tuple(args.size or meta.input_size)
     check_input_size(*size)
     if args.opset < 13:
         raise ValueError(f'--opset must be >= 13, got {args.opset}')
     note(f'exporting {args.format} at {size[0]}x{size[1]} to {args.out} ...')
     report = export_model(model, args.out, args.format, size, args.dynamic,
-                          not args.no_weights, args.opset, args.device, args.precision)
+                          not args.no_weights, args.opset, args.device, args.precision,
+                          meta=meta, source=source, head=args.head)
     if args.json:
         print(json.dumps(report, indent=2))
     else:
@@ -65,10 +78,18 @@ def run(args: argparse.Namespace) -> int:
                   f"{', '.join(report['outputs'])}")
         if 'description' in report:
             print(report['description'])
+        if 'sidecar' in report:
+            print(f"metadata: {report['sidecar']}")
+        else:
+            print('metadata: in the file (run it with --model ' + str(report['path']) + ')')
     parity = report.get('parity')
     if parity is not None:
-        print(f"parity vs PyTorch at {parity['size'][0]}x{parity['size'][1]}: max |logit diff| "
-              f"{parity['max_abs_logit_diff']:.3g} (tolerance {LOGIT_TOLERANCE:g}), labels "
+        if parity['max_abs_logit_diff'] is not None:
+            first = (f"max |logit diff| {parity['max_abs_logit_diff']:.3g} (tolerance "
+                     f"{LOGIT_TOLERANCE:g})")
+        else:
+            first = f"max |confidence diff| {parity['max_abs_confidence_diff']:.0f}/255"
+        print(f"parity vs PyTorch at {parity['size'][0]}x{parity['size'][1]}: {first}, labels "
               f"agree on {100 * parity['label_agreement']:.4f} % of pixels (minimum "
               f"{100 * LABEL_AGREEMENT_MIN:.1f} %), max |weight diff| "
               f"{parity['max_abs_weight_diff']:.3g}")

@@ -18,7 +18,8 @@ import json
 
 from baff_ros.commands.common import add_model_args, load_model_from_args, parse_size
 
-HELP = 'show parameters, fusion (BAFF) overhead, FLOPs and classes of a model'
+HELP = ('show parameters, fusion (BAFF) overhead, FLOPs and classes of a model; the metadata of '
+        'an exported one (.onnx, .engine)')
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -29,8 +30,31 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--json', action='store_true', help='print JSON instead of text')
 
 
+def show_exported(args: argparse.Namespace) -> int:
+    """Print an exported model's metadata (no torch: FLOPs need the checkpoint)."""
+    from baff_ros.engine.artefacts import describe_dict, load_artefact
+
+    if args.size:
+        raise ValueError('--size: FLOPs are counted on the checkpoint; an exported model shows '
+                         'its metadata only')
+    artefact = load_artefact(args.model, args.config)
+    if args.json:
+        print(json.dumps(describe_dict(artefact), indent=2))
+        return 0
+    export = artefact.export
+    print(f'{artefact.kind}: {artefact.path}')
+    print(export.summary())
+    print(f"outputs: {', '.join(export.outputs)}")
+    print(f"classes: {', '.join(export.meta.class_names)}")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     """Print the model summary."""
+    from baff_ros.engine.artefacts import is_exported
+
+    if is_exported(args.model):
+        return show_exported(args)
     from baff_ros.model.flops import model_summary
     from baff_ros.model.skipnet import check_input_size
 

@@ -11,16 +11,21 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Finding and loading models: bundled names, checkpoint paths, or an untrained config."""
+"""Finding and loading models: bundled names, checkpoint paths, or an untrained config.
+
+Exported models (.onnx, TensorRT engines) are loaded by :mod:`baff_ros.engine.artefacts`.
+"""
 
 import os
 from pathlib import Path
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional, Tuple, TYPE_CHECKING
 
-from baff_ros.model.checkpoint import CheckpointError, CheckpointMeta, load_checkpoint
+from baff_ros.model.checkpoint import CheckpointError, CheckpointMeta
 from baff_ros.model.config import ModelConfig
-from baff_ros.model.skipnet import BAFFSkipNet, build_model
+
+if TYPE_CHECKING:  # torch: imported by load_model only, never for exported artefacts
+    from baff_ros.model.skipnet import BAFFSkipNet
 
 #: The bundled checkpoint every command and the node use when no --model is given.
 DEFAULT_MODEL = 'baff_skipnet_synth'
@@ -81,8 +86,27 @@ def parse_config_arg(text: Optional[str]) -> ModelConfig:
     return ModelConfig.from_dict(data)
 
 
+def checkpoint_path(model: Optional[str] = None, config: Optional[str] = None
+                    ) -> Optional[Path]:
+    """Return the checkpoint ``--model``/``--config`` name; None for an untrained model.
+
+    No model and no config mean the bundled default, or an untrained default model if none is
+    installed.
+    """
+    if model is None and config is None:
+        try:
+            return find_model(DEFAULT_MODEL)
+        except CheckpointError:
+            return None
+    if model is not None:
+        if config is not None:
+            raise ValueError('give either --model or --config, not both')
+        return find_model(model)
+    return None
+
+
 def load_model(model: Optional[str] = None, config: Optional[str] = None
-               ) -> Tuple[BAFFSkipNet, CheckpointMeta, str]:
+               ) -> Tuple['BAFFSkipNet', CheckpointMeta, str]:
     """Load the model a command asked for.
 
     Args:
@@ -93,17 +117,16 @@ def load_model(model: Optional[str] = None, config: Optional[str] = None
     Returns:
         (model in eval mode, metadata, one line saying what was loaded).
     """
-    if model is None and config is None:
-        try:
-            model = str(find_model(DEFAULT_MODEL))
-        except CheckpointError:
-            model = None
-    if model is not None:
-        if config is not None:
-            raise ValueError('give either --model or --config, not both')
-        path = find_model(model)
+    from baff_ros.model.checkpoint import load_checkpoint
+    from baff_ros.model.skipnet import build_model
+
+    path = checkpoint_path(model, config)
+    if path is not None:
         net, meta = load_checkpoint(path)
-        return net, meta, f'model: {path}'
+        fusion = ', '.join(net.fusion_names) if meta.config.fusion == 'baff' else 'none'
+        return net, meta, (f'model: checkpoint {path} ({meta.config.num_classes} classes, '
+                           f'{meta.config.fusion} fusion, weight maps {fusion}, input '
+                           f'{meta.input_size[0]}x{meta.input_size[1]})')
     cfg = parse_config_arg(config)
     net = build_model(cfg).eval()
     meta = CheckpointMeta.default(cfg, provenance={'trained': False})

@@ -29,7 +29,7 @@ import numpy as np
 from baff_ros.engine.backends import Backend, BackendOptions, get_backend_class
 from baff_ros.engine.postprocess import labels_and_confidence
 from baff_ros.model.checkpoint import CheckpointMeta
-from baff_ros.model.skipnet import check_input_size
+from baff_ros.model.config import check_input_size
 
 COLOR_ORDERS = ('rgb', 'bgr')
 OUTPUT_SIZES = ('input', 'network')
@@ -114,6 +114,35 @@ class Segmenter:
         check_input_size(*input_size)
         impl = get_backend_class(backend)(model, options, input_size=input_size, meta=meta)
         return cls(impl, meta, names, **kwargs)
+
+    @classmethod
+    def from_artefact(cls, artefact, backend: str = 'auto',
+                      options: BackendOptions = BackendOptions(),
+                      input_size: Optional[Tuple[int, int]] = None,
+                      output_size: str = 'input') -> 'Segmenter':
+        """Create a Segmenter for what ``--model`` named (see :mod:`baff_ros.engine.artefacts`).
+
+        A checkpoint goes through :meth:`from_model`. An exported ONNX model runs on onnxruntime
+        (``auto``; ``tensorrt`` builds an engine from it; ``torch`` is refused), a TensorRT
+        engine on tensorrt, each with the classes, normalisation, input size and fusion points
+        of its metadata; neither imports torch on the way (the tensorrt backend does itself).
+        """
+        from baff_ros.engine.artefacts import check_backend_outputs, segmenter_input_size
+
+        if artefact.export is None:
+            return cls.from_model(artefact.model, artefact.meta, backend=backend,
+                                  options=options, input_size=input_size,
+                                  output_size=output_size)
+        size = segmenter_input_size(artefact, input_size)
+        name, options = artefact.backend(backend, options)
+        impl = get_backend_class(name)(None, options, input_size=size, meta=artefact.meta)
+        try:
+            check_backend_outputs(artefact, impl)
+        except BaseException:
+            impl.close()
+            raise
+        names = artefact.export.fusion_points if options.with_weights else ()
+        return cls(impl, artefact.meta, names, input_size=size, output_size=output_size)
 
     def preprocess(self, image: np.ndarray, color_order: str = 'rgb') -> np.ndarray:
         """HxWx3 uint8 -> the (1, 3, h, w) float32 normalised RGB batch (a reused buffer)."""

@@ -22,10 +22,12 @@ import json
 import os
 from pathlib import Path
 import struct
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple, TYPE_CHECKING
 
 from baff_ros.model.config import ModelConfig
-from baff_ros.model.skipnet import BAFFSkipNet, build_model
+
+if TYPE_CHECKING:  # the network needs torch; the metadata here does not
+    from baff_ros.model.skipnet import BAFFSkipNet
 
 FORMAT_VERSION = 1
 METADATA_KEY = 'baff_ros'
@@ -113,8 +115,8 @@ class CheckpointMeta:
         return cls(config=config, class_names=names, palette=palette, **kwargs)
 
 
-def save_checkpoint(model: BAFFSkipNet, path: os.PathLike, meta: Optional[CheckpointMeta] = None,
-                    ) -> Path:
+def save_checkpoint(model: 'BAFFSkipNet', path: os.PathLike,
+                    meta: Optional[CheckpointMeta] = None) -> Path:
     """Write ``model``'s state dict and metadata to a safetensors file, atomically.
 
     The file appears under its final name only when complete (write to a temporary name, fsync,
@@ -183,7 +185,7 @@ def read_header(path: os.PathLike) -> Tuple[Dict[str, Any], CheckpointMeta]:
 
 
 def load_checkpoint(path: os.PathLike, map_location: str = 'cpu'
-                    ) -> Tuple[BAFFSkipNet, CheckpointMeta]:
+                    ) -> Tuple['BAFFSkipNet', CheckpointMeta]:
     """Build the model a checkpoint describes and load its weights (strict keys and shapes).
 
     Raises:
@@ -192,6 +194,8 @@ def load_checkpoint(path: os.PathLike, map_location: str = 'cpu'
     """
     from safetensors import SafetensorError
     from safetensors.torch import load_file
+
+    from baff_ros.model.skipnet import build_model
 
     header, meta = read_header(path)
     model = build_model(meta.config)

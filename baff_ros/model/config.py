@@ -11,13 +11,23 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Frozen, validated model configuration."""
+"""Frozen, validated model configuration (and the input size rule); imports no torch."""
 
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Dict, Mapping
 
 FUSIONS = ('baff', 'add')
 WEIGHT_UPSAMPLE_MODES = ('nearest', 'bilinear')
+#: Input height and width must be multiples of this (the deepest tap's reduction).
+SIZE_DIVISOR = 32
+
+
+def check_input_size(height: int, width: int) -> None:
+    """Raise ValueError unless both sides are positive multiples of 32."""
+    if height <= 0 or width <= 0 or height % SIZE_DIVISOR or width % SIZE_DIVISOR:
+        raise ValueError(
+            f'input size {height}x{width} is not supported: height and width must be '
+            f'positive multiples of {SIZE_DIVISOR}')
 
 
 @dataclass(frozen=True)

@@ -19,20 +19,10 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-from baff_ros.model.config import ModelConfig
+# check_input_size and SIZE_DIVISOR live in config.py (no torch) and are re-exported here.
+from baff_ros.model.config import check_input_size, ModelConfig, SIZE_DIVISOR  # noqa: F401
 from baff_ros.model.fusion import AddFusion, BAFFusion
 from baff_ros.model.mobilenetv2 import MobileNetV2Encoder
-
-#: Input height and width must be multiples of this (the deepest tap's reduction).
-SIZE_DIVISOR = 32
-
-
-def check_input_size(height: int, width: int) -> None:
-    """Raise ValueError unless both sides are positive multiples of 32."""
-    if height <= 0 or width <= 0 or height % SIZE_DIVISOR or width % SIZE_DIVISOR:
-        raise ValueError(
-            f'input size {height}x{width} is not supported: height and width must be '
-            f'positive multiples of {SIZE_DIVISOR}')
 
 
 class BAFFSkipNet(nn.Module):

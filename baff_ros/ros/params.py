@@ -96,8 +96,10 @@ OUTPUTS = ('labels', 'confidence', 'color', 'overlay', 'weights', 'camera_info')
 _RO = {'read_only': True}
 
 SCHEMA: Tuple[ParamSpec, ...] = (
-    ParamSpec('model', 'string', '', 'checkpoint path or bundled model name; empty: the bundled '
-              'default (an untrained model from model_config if none is installed)', **_RO),
+    ParamSpec('model', 'string', '', 'checkpoint (.safetensors) path or bundled model name, or '
+              'an exported model: .onnx (onnxruntime, no torch needed) or TensorRT .engine/.plan '
+              'with its .json sidecar; empty: the bundled default (an untrained model from '
+              'model_config if none is installed)', **_RO),
     ParamSpec('model_config', 'string', '', 'without a checkpoint: architecture of an untrained '
               'model as key=value pairs (e.g. width_mult=0.35); for tests and demos only', **_RO),
     ParamSpec('backend', 'string', 'auto', 'inference runtime: auto, torch, onnxruntime, '

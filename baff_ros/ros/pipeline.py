@@ -173,17 +173,23 @@ class Stats:
 
 
 def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = None):
-    """Load the model and create the Segmenter the parameters ask for."""
-    from baff_ros.engine import BackendOptions, Segmenter
-    from baff_ros.engine.models import load_model
+    """Load the model and create the Segmenter the parameters ask for.
 
-    model, meta, what = load_model(params.model or None, params.model_config or None)
+    ``model`` may be a checkpoint or an exported model (.onnx, TensorRT engine; see
+    :mod:`baff_ros.engine.artefacts`). ``log`` gets one line naming what was loaded: kind, path
+    and a summary of its metadata.
+    """
+    from baff_ros.engine import BackendOptions, Segmenter
+    from baff_ros.engine.artefacts import load_artefact
+
+    artefact = load_artefact(params.model or None, params.model_config or None)
     if log:
-        log(what)
+        log(artefact.description)
     options = BackendOptions(device=params.device, precision=params.precision,
                              threads=params.threads, with_weights=True)
-    return Segmenter.from_model(model, meta, backend=params.backend, options=options,
-                                input_size=params.network_size, output_size=params.output_size)
+    return Segmenter.from_artefact(artefact, backend=params.backend, options=options,
+                                   input_size=params.network_size,
+                                   output_size=params.output_size)
 
 
 class Pipeline:

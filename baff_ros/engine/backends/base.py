@@ -47,6 +47,7 @@ class BackendOptions:
         inter_threads: onnxruntime inter-op threads, 0 = default.
         opt_level: onnxruntime graph optimisation level, one of :data:`OPT_LEVELS`.
         onnx_file: run this ONNX file instead of exporting the model (onnxruntime, tensorrt).
+        engine_file: tensorrt: run this serialised engine instead of building one.
         cache_dir: where exported ONNX files and TensorRT engines are cached; default
             ``$BAFF_ROS_CACHE``, ``$XDG_CACHE_HOME/baff_ros`` or ``~/.cache/baff_ros``
             (see :mod:`baff_ros.engine.cache`).
@@ -68,6 +69,7 @@ class BackendOptions:
     inter_threads: int = 0
     opt_level: str = 'all'
     onnx_file: Optional[str] = None
+    engine_file: Optional[str] = None
     cache_dir: Optional[str] = None
     compile: bool = False
     channels_last: Optional[bool] = None

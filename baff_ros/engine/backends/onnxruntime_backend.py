@@ -15,20 +15,19 @@
 
 The session runs either an ONNX file given by the user or an export of the model made on the fly
 into the cache directory (keyed by model hash, input shape and head; see
-:func:`baff_ros.engine.graph.cached_onnx`), so the second start is fast.
+:func:`baff_ros.engine.graph.cached_onnx`), so the second start is fast. Running a given file
+imports no torch (the exporter is imported only to export).
 """
 
 import hashlib
 import os
 from pathlib import Path
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
-from torch import nn
 
 from baff_ros.engine import cache
 from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
-from baff_ros.engine.graph import cached_onnx
 
 _OPT_LEVELS = {'disable': 'ORT_DISABLE_ALL', 'basic': 'ORT_ENABLE_BASIC',
                'extended': 'ORT_ENABLE_EXTENDED', 'all': 'ORT_ENABLE_ALL'}
@@ -133,7 +132,7 @@ class OnnxRuntimeBackend(Backend):
 
     name = 'onnxruntime'
 
-    def __init__(self, model: Optional[nn.Module], options: BackendOptions = BackendOptions(),
+    def __init__(self, model: Optional[Any], options: BackendOptions = BackendOptions(),
                  input_size: Optional[Tuple[int, int]] = None, meta=None) -> None:
         ort = import_onnxruntime()
         self.options = options
@@ -159,6 +158,8 @@ class OnnxRuntimeBackend(Backend):
             if model is None or input_size is None:
                 raise BackendError('onnxruntime backend needs a model and an input size, or '
                                    'an ONNX file')
+            from baff_ros.engine.graph import cached_onnx
+
             is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
             path = cached_onnx(model, input_size, options.head,
                                options.with_weights and is_baff, options.resolved_cache_dir())

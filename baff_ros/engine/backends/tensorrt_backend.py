@@ -24,14 +24,12 @@ import hashlib
 import os
 from pathlib import Path
 import re
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
-from torch import nn
 
 from baff_ros.engine import cache as cache_store
 from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
-from baff_ros.engine.graph import cached_onnx, model_hash
 
 
 def import_tensorrt():
@@ -72,12 +70,16 @@ class TensorRTBackend(Backend):
 
     name = 'tensorrt'
 
-    def __init__(self, model: Optional[nn.Module], options: BackendOptions = BackendOptions(),
+    def __init__(self, model: Optional[Any], options: BackendOptions = BackendOptions(),
                  input_size: Optional[Tuple[int, int]] = None, meta=None) -> None:
         if not options.is_cuda:
             raise BackendError("the tensorrt backend needs a CUDA device (--device cuda)")
         trt = import_tensorrt()
-        import torch
+        try:
+            import torch
+        except ImportError as exc:
+            raise BackendError('the tensorrt backend keeps its buffers in torch CUDA tensors: '
+                               'install torch') from exc
 
         if not torch.cuda.is_available() or options.device_index >= torch.cuda.device_count():
             raise BackendError(f'device {options.device!r} is not available to torch '
@@ -90,12 +92,55 @@ class TensorRTBackend(Backend):
         self.input_size = tuple(input_size)
         is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
         cache = Path(options.resolved_cache_dir())
+        gpu = torch.cuda.get_device_name(self.device)
+        if options.engine_file:  # a given engine: deserialised as it is, never rebuilt
+            engine_path = Path(options.engine_file)
+            if not engine_path.is_file():
+                raise BackendError(f'{engine_path}: TensorRT engine file not found')
+        else:
+            engine_path = self._engine_path(model, is_baff, cache, gpu, trt.__version__, meta)
+        self.logger = trt.Logger(trt.Logger.WARNING)
+        self.runtime = trt.Runtime(self.logger)
+        with torch.cuda.device(self.device):
+            if options.engine_file or cache_store.mark_used(engine_path):
+                self.engine = self.runtime.deserialize_cuda_engine(engine_path.read_bytes())
+                built = 'given' if options.engine_file else 'cached'
+            else:
+                data = self._build(trt, self._onnx_path, options.precision)
+                engine_path.parent.mkdir(parents=True, exist_ok=True)
+                tmp = engine_path.with_name(f'{engine_path.name}.{os.getpid()}.tmp')
+                tmp.write_bytes(data)
+                os.replace(tmp, engine_path)
+                cache_store.added(engine_path)
+                self.engine = self.runtime.deserialize_cuda_engine(data)
+                built = 'built'
+            if self.engine is None:
+                raise BackendError(
+                    f'{engine_path}: TensorRT could not deserialise the engine ('
+                    + ('built for another GPU or TensorRT version?' if options.engine_file
+                       else 'delete it to rebuild') + ')')
+            self.context = self.engine.create_execution_context()
+            self.stream = torch.cuda.Stream(self.device)
+            self._alloc(trt)
+        self.engine_path = engine_path
+        self.head = ('logits' if 'logits' in self.buffers else
+                     (options.head if options.head != 'logits' else 'fast'))
+        precision = 'engine file' if options.engine_file else options.precision
+        self.description = (f'tensorrt {trt.__version__} on {options.device} ({gpu}, '
+                            f'{precision}; head {self.head}; engine {built})')
+
+    def _engine_path(self, model: Any, is_baff: bool, cache: Path, gpu: str, trt_version: str,
+                     meta) -> Path:
+        """Cache path of the engine for this model or ONNX file; sets the ONNX to build from."""
+        options = self.options
         if options.onnx_file:
             onnx_path = Path(options.onnx_file)
             if not onnx_path.is_file():
                 raise BackendError(f'{onnx_path}: ONNX file not found')
             source = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:16]
         else:
+            from baff_ros.engine.graph import cached_onnx, model_hash
+
             onnx_path = cached_onnx(model, self.input_size, options.head,
                                     options.with_weights and is_baff, str(cache))
             source = model_hash(model)
@@ -110,36 +155,10 @@ class TensorRTBackend(Backend):
             quant = OnnxRuntimeBackend(None, ort_opts, self.input_size, meta)
             onnx_path = quant.path
             quant.close()
-        gpu = torch.cuda.get_device_name(self.device)
-        key = engine_cache_key(source, self.input_size, options.precision, gpu,
-                               trt.__version__, options.head)
-        engine_path = cache / 'tensorrt' / key
-        self.logger = trt.Logger(trt.Logger.WARNING)
-        self.runtime = trt.Runtime(self.logger)
-        with torch.cuda.device(self.device):
-            if cache_store.mark_used(engine_path):
-                self.engine = self.runtime.deserialize_cuda_engine(engine_path.read_bytes())
-                built = 'cached'
-            else:
-                data = self._build(trt, onnx_path, options.precision)
-                engine_path.parent.mkdir(parents=True, exist_ok=True)
-                tmp = engine_path.with_name(f'{engine_path.name}.{os.getpid()}.tmp')
-                tmp.write_bytes(data)
-                os.replace(tmp, engine_path)
-                cache_store.added(engine_path)
-                self.engine = self.runtime.deserialize_cuda_engine(data)
-                built = 'built'
-            if self.engine is None:
-                raise BackendError(f'{engine_path}: TensorRT could not deserialise the engine '
-                                   '(delete it to rebuild)')
-            self.context = self.engine.create_execution_context()
-            self.stream = torch.cuda.Stream(self.device)
-            self._alloc(trt)
-        self.engine_path = engine_path
-        self.head = ('logits' if 'logits' in self.buffers else
-                     (options.head if options.head != 'logits' else 'fast'))
-        self.description = (f'tensorrt {trt.__version__} on {options.device} ({gpu}, '
-                            f'{options.precision}; head {self.head}; engine {built})')
+        self._onnx_path = onnx_path
+        key = engine_cache_key(source, self.input_size, options.precision, gpu, trt_version,
+                               options.head)
+        return cache / 'tensorrt' / key
 
     def _build(self, trt, onnx_path: Path, precision: str) -> bytes:
         builder = trt.Builder(self.logger)
