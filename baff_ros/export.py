@@ -159,7 +159,18 @@ def export_metadata(model: torch.nn.Module, meta: Optional[CheckpointMeta],
     from baff_ros import __version__
     from baff_ros.engine.graph import model_hash
 
-    meta = replace(meta or CheckpointMeta.default(model.cfg), input_size=tuple(size))
+    if meta is None:
+        # A BAFF-SkipNet carries its config; another network (a benchmark peer) gets the
+        # default config's class table for the number of classes it outputs.
+        config = getattr(model, 'cfg', None)
+        if config is None:
+            from baff_ros.model.config import ModelConfig
+
+            classes = next(m for m in reversed(list(model.modules()))
+                           if hasattr(m, 'out_channels')).out_channels
+            config = ModelConfig(num_classes=classes)
+        meta = CheckpointMeta.default(config)
+    meta = replace(meta, input_size=tuple(size))
     fusion = tuple(o[len('weights_'):] for o in outputs if o.startswith('weights_'))
     return ExportMeta(meta=meta, fusion_points=fusion, dynamic=dynamic, head=head,
                       outputs=tuple(outputs), model_hash=model_hash(model),
