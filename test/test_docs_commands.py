@@ -112,6 +112,8 @@ SHRINK: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {
     'bench': ({'--repeats': '2', '--size': '64x128'},
               {'--size': '64x128', '--models': 'baff skipnet', '--no-int8': ''}),
     'bench_bag.py': ({'--rounds': '1'}, {'--json': 'bench_bag.json'}),
+    'profile_fusion.py': ({'--size': '64x128', '--runs': '2', '--rounds': '1'},
+                          {'--runs': '2', '--rounds': '1'}),
     'bench_node.py': ({'--duration': '2', '--size': '64x128'},
                       {'--frames': '5', '--image': '120x160'}),
 }
