@@ -317,3 +317,42 @@ def test_bag_version_8_writes_qos_as_a_string(tmp_path, checkpoint):
     qos = topics['/cam/segmentation/label_info']['offered_qos_profiles']
     assert isinstance(qos, str) and 'durability: 1' in qos
     assert len(_Reader(tmp_path / 'v8').by_topic['/cam/segmentation/labels']) == N
+
+
+def _written_topics(bag) -> dict:
+    import yaml
+    info = yaml.safe_load((bag / 'metadata.yaml').read_text())['rosbag2_bagfile_information']
+    return {t['topic_metadata']['name']: t['message_count']
+            for t in info['topics_with_message_count']}
+
+
+def test_outputs_choose_what_goes_into_the_bag(tmp_path, checkpoint, capsys):
+    src = _make_bag(tmp_path / 'in')
+    assert main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint),
+                 '--outputs', 'labels,camera_info', '--no-copy', '--quiet']) == 0
+    assert _written_topics(tmp_path / 'o') == {
+        '/cam/segmentation/labels': N, '/cam/segmentation/camera_info': N,
+        '/cam/segmentation/label_info': 1}
+    # -p after --outputs wins: confidence back on.
+    assert main(['bag', str(src), str(tmp_path / 'o2'), '--model', str(checkpoint),
+                 '--outputs', 'labels', '-p', 'publish_confidence:=true', '--no-copy',
+                 '--quiet']) == 0
+    assert set(_written_topics(tmp_path / 'o2')) == {
+        '/cam/segmentation/labels', '/cam/segmentation/confidence',
+        '/cam/segmentation/label_info'}
+
+
+@pytest.mark.parametrize('args, reason', [
+    (['--outputs', 'labels,depth'], "argument --outputs: expected a comma list of labels, "),
+    (['--outputs', 'labels', '--video', 'v.mp4'], '--video draws the overlay output'),
+])
+def test_bad_outputs_exit_2_before_any_work(tmp_path, checkpoint, capsys, args, reason):
+    src = _make_bag(tmp_path / 'in')
+    try:
+        code = main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint),
+                     '--quiet', *args])
+    except SystemExit as exc:  # argparse's own usage error
+        code = exc.code
+    assert code == 2
+    assert reason in capsys.readouterr().err
+    assert not (tmp_path / 'o').exists()

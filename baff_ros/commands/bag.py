@@ -43,6 +43,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_bag_version_arg(parser)
     parser.add_argument('--typestore', choices=('humble', 'jazzy', 'latest'), default='humble',
                         help='message definitions for bags that carry none (default: humble)')
+    parser.add_argument('--outputs', metavar='LIST', type=parse_outputs,
+                        help='node outputs to write, a comma list of labels, confidence, color, '
+                             'overlay, weights, camera_info, or "all" (default: all, or what '
+                             '--params/-p publish_* say); label_info is always written')
     parser.add_argument('--no-copy', action='store_true',
                         help='do not copy the input topics into the output bag')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
@@ -66,11 +70,26 @@ def add_bag_version_arg(parser: argparse.ArgumentParser) -> None:
                              '%(default)s)')
 
 
+def parse_outputs(text: str) -> Dict[str, bool]:
+    """Parse ``--outputs``: ``publish_<name>`` for every output, True for those listed."""
+    from baff_ros.ros.params import OUTPUTS
+
+    names = [n.strip() for n in text.split(',') if n.strip()]
+    if names == ['all']:
+        names = list(OUTPUTS)
+    unknown = [n for n in names if n not in OUTPUTS]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f'expected a comma list of {", ".join(OUTPUTS)} (or all), got {text!r}')
+    return {f'publish_{name}': name in names for name in OUTPUTS}
+
+
 def node_params(args: argparse.Namespace, **fixed: Any):
-    """Build the node parameters from --params, model/backend options and -p (in order)."""
+    """Build the node parameters from --params, model/backend options, --outputs and -p."""
     from baff_ros.ros.params import load_params_file, NodeParams, parse_param_override
 
     values: Dict[str, Any] = dict(load_params_file(args.params)) if args.params else {}
+    values.update(getattr(args, 'outputs', None) or {})
     if args.model:
         values['model'] = args.model
     if args.config:
@@ -109,6 +128,8 @@ def run(args: argparse.Namespace) -> int:
 
     logging.basicConfig(level=logging.INFO, format='%(message)s')
     params = node_params(args)
+    if args.video and not params.publish_overlay:
+        raise ValueError('--video draws the overlay output: add overlay to --outputs')
     on_frame, video = make_video_callback(args.video)
     try:
         report = process_bag(args.input, args.output, params, topics=args.topic,

@@ -62,7 +62,8 @@ class ArtefactError(ValueError):
 def graph_outputs(head: str, fusion_points: Sequence[str]) -> List[str]:
     """Output names of an exported graph: ``logits`` or ``labels``/``confidence``, then weights.
 
-    The same contract as :func:`baff_ros.engine.graph.output_names` (which needs torch).
+    Defined here, without torch, for readers of exported files; the exporter
+    (:func:`baff_ros.engine.graph.output_names`) uses it too.
     """
     first = ['logits'] if head == 'logits' else ['labels', 'confidence']
     return first + [f'weights_{name}' for name in fusion_points]

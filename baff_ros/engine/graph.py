@@ -33,6 +33,7 @@ from torch import nn
 import torch.nn.functional as F
 
 from baff_ros.engine import cache
+from baff_ros.engine.artefacts import graph_outputs
 from baff_ros.engine.backends.base import BackendError, HEADS
 
 #: Bump when the exported graph changes for the same model, to invalidate caches.
@@ -42,8 +43,7 @@ DEFAULT_OPSET = 17
 
 def output_names(head: str, fusion_names: Sequence[str]) -> List[str]:
     """ONNX output names (contract): ``logits`` or ``labels``/``confidence``, then weights."""
-    first = ['logits'] if head == 'logits' else ['labels', 'confidence']
-    return first + [f'weights_{name}' for name in fusion_names]
+    return graph_outputs(head, fusion_names)
 
 
 class SegmentationGraph(nn.Module):
