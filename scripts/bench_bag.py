@@ -15,7 +15,7 @@
 """Bag throughput vs the Segmenter's own frame rate, measured side by side in one run.
 
 Usage: python scripts/bench_bag.py [--bag models/samples/street_drive] [--rounds 3]
-       [--backend auto] [--json bench_bag.json]
+       [--backend auto] [--outputs LIST] [--compressed-outputs] [--json bench_bag.json]
 
 Each round runs (a) the Segmenter alone over the bag's frames, decoded beforehand, and (b) the
 whole ``baff-ros bag`` processing of the same bag (read, decode, segment, encode, write), with
@@ -43,6 +43,9 @@ def main(argv=None) -> int:
     p.add_argument('--backend', default='auto')
     p.add_argument('--model', default='')
     p.add_argument('--compression', default='none', choices=COMPRESSIONS)
+    p.add_argument('--outputs', help='outputs to write, as baff-ros bag --outputs')
+    p.add_argument('--compressed-outputs', action='store_true',
+                   help='image outputs as CompressedImage, as baff-ros bag --compressed-outputs')
     p.add_argument('-p', '--param', action='append', default=[], metavar='NAME:=VALUE',
                    help='node parameter for both sides, e.g. -p threads:=1 (repeatable)')
     p.add_argument('--json', default='bench_bag.json')
@@ -55,6 +58,10 @@ def main(argv=None) -> int:
     from baff_ros.ros.pipeline import make_segmenter
 
     values = {'backend': args.backend, 'model': args.model}
+    if args.outputs:
+        from baff_ros.commands.bag import parse_outputs
+
+        values.update(parse_outputs(args.outputs))
     for item in args.param:
         name, value = parse_param_override(item)
         values[name] = value
@@ -78,7 +85,8 @@ def main(argv=None) -> int:
                 seg(image, color_order=order)
             alone.append(len(frames) / (time.perf_counter() - t0))
             report = process_bag(args.bag, tmp / f'out{r}', params, segmenter=seg,
-                                 progress=False, compression=args.compression)
+                                 progress=False, compression=args.compression,
+                                 compressed_outputs=args.compressed_outputs)
             size_mb = sum(f.stat().st_size for f in (tmp / f'out{r}').iterdir()) / 1e6
             whole.append(report.fps)
             print(f'round {r + 1}: Segmenter alone {alone[-1]:.2f} frames/s, bag '
@@ -88,6 +96,7 @@ def main(argv=None) -> int:
         seg.close()
     result = {'bag': args.bag, 'frames': len(frames), 'rounds': args.rounds,
               'params': values, 'compression': args.compression, 'output_mb': size_mb,
+              'compressed_outputs': args.compressed_outputs,
               'backend': seg.backend.description, 'network_size': list(seg.input_size),
               'segmenter_fps': alone, 'bag_fps': whole,
               'segmenter_fps_median': statistics.median(alone),

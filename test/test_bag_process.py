@@ -14,6 +14,7 @@
 """``baff-ros bag``: real bags in, real bags out, checked against the node core and an
 independent MCAP decoder."""
 
+import cv2
 import numpy as np
 import pytest
 
@@ -356,3 +357,34 @@ def test_bad_outputs_exit_2_before_any_work(tmp_path, checkpoint, capsys, args, 
     assert code == 2
     assert reason in capsys.readouterr().err
     assert not (tmp_path / 'o').exists()
+
+
+def test_compressed_outputs_are_standard_and_labels_lossless(tmp_path, checkpoint):
+    from baff_ros.ros.image_codec import compressed_to_rgb, image_to_array
+
+    src = _make_bag(tmp_path / 'in')
+    assert main(['bag', str(src), str(tmp_path / 'raw'), '--model', str(checkpoint),
+                 '--no-copy', '--quiet']) == 0
+    assert main(['bag', str(src), str(tmp_path / 'z'), '--model', str(checkpoint), '--no-copy',
+                 '--compressed-outputs', '--quiet']) == 0
+    raw, packed = _Reader(tmp_path / 'raw').by_topic, _Reader(tmp_path / 'z').by_topic
+    seg = '/cam/segmentation/'
+    assert set(packed) == {f'{seg}{t}/compressed' for t in (
+        'labels', 'confidence', 'color', 'overlay', 'weights/stride16', 'weights/stride8')} | {
+        f'{seg}camera_info', f'{seg}label_info'}
+    for (_, a), (_, b) in zip(raw[f'{seg}labels'], packed[f'{seg}labels/compressed']):
+        assert b.__msgtype__ == 'sensor_msgs/msg/CompressedImage'
+        assert b.format == 'mono8; png compressed mono8'
+        assert (b.header.stamp.sec, b.header.stamp.nanosec, b.header.frame_id) == (
+            a.header.stamp.sec, a.header.stamp.nanosec, a.header.frame_id)
+        decoded = cv2.imdecode(np.asarray(b.data), cv2.IMREAD_UNCHANGED)
+        assert np.array_equal(decoded, image_to_array(a))  # png: every label exact
+    _, overlay = packed[f'{seg}overlay/compressed'][0]
+    assert overlay.format == 'rgb8; jpeg compressed bgr8'
+    rgb, _ = compressed_to_rgb(overlay, allow_bgr=False)
+    ref = image_to_array(raw[f'{seg}overlay'][0][1]).astype(int)
+    # jpeg of these noise frames is lossy per pixel; it keeps the image and its colours.
+    assert rgb.shape == ref.shape
+    assert np.abs(rgb.mean((0, 1)) - ref.mean((0, 1))).max() < 3
+    size = sum(f.stat().st_size for f in (tmp_path / 'z').glob('*.mcap'))
+    assert size < sum(f.stat().st_size for f in (tmp_path / 'raw').glob('*.mcap')) / 3

@@ -30,6 +30,7 @@ import numpy as np
 
 from baff_ros.bag.reader import BagError, ImageStream, open_bag
 from baff_ros.bag.writer import BagOutput, check_output_apart
+from baff_ros.ros.image_codec import COMPRESSIBLE_ENCODINGS, image_to_compressed
 
 log = logging.getLogger('baff_ros.bag')
 
@@ -86,14 +87,25 @@ class _TimedSegmenter:
         return getattr(self._seg, name)
 
 
-class _BagSink:
-    """OutputSink that writes each published message under the stream's namespace."""
+#: ``--compressed-outputs``: the format of each image output's ``<topic>/compressed`` (labels,
+#: confidence and weight maps lossless; colour and overlay as photographs).
+COMPRESSED_FORMATS = {'labels': 'png', 'confidence': 'png', 'color': 'jpeg', 'overlay': 'jpeg',
+                      'weights': 'png'}
 
-    def __init__(self, out: BagOutput, base: str) -> None:
+
+class _BagSink:
+    """OutputSink that writes each published message under the stream's namespace.
+
+    With ``types`` (compressed outputs), 8-bit image outputs are written as CompressedImage on
+    ``<topic>/compressed`` instead, encoded in the writer's thread.
+    """
+
+    def __init__(self, out: BagOutput, base: str, types: Any = None) -> None:
         self.out = out
         self.prefix = base.rstrip('/')
         self.stamp_ns = 0
         self.frame_outputs: Dict[str, Any] = {}
+        self.types = types
 
     def topic(self, key: str) -> str:
         from baff_ros.ros.pipeline import output_topic
@@ -103,7 +115,12 @@ class _BagSink:
         return True
 
     def publish(self, key: str, msg: Any) -> None:
-        self.out.write(self.topic(key), msg, self.stamp_ns)
+        fmt = COMPRESSED_FORMATS.get(key.split('/')[0]) if self.types is not None else None
+        if fmt and getattr(msg, 'encoding', None) in COMPRESSIBLE_ENCODINGS:
+            self.out.write_converted(f'{self.topic(key)}/compressed', msg, self.stamp_ns,
+                                     partial(image_to_compressed, fmt=fmt, types=self.types))
+        else:
+            self.out.write(self.topic(key), msg, self.stamp_ns)
         self.frame_outputs[key] = msg
 
 
@@ -154,7 +171,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
                 segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
                 progress: bool = True, compression: str = 'none', bag_version: int = 9,
-                salvage: bool = False) -> BagReport:
+                salvage: bool = False, compressed_outputs: bool = False) -> BagReport:
     """Segment the image topic(s) of ``src`` and write ``dst``.
 
     Args:
@@ -174,6 +191,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         salvage: read what is intact of a damaged mcap recording (no footer, a chunk cut
             short, no metadata.yaml); a bag that reads normally is read as usual. Logs one
             warning per storage file read so (how many messages, where the damage starts).
+        compressed_outputs: write the 8-bit image outputs as CompressedImage on
+            ``<topic>/compressed`` (:data:`COMPRESSED_FORMATS`: png for labels, confidence and
+            weights, jpeg for colour and overlay).
 
     Raises:
         BagError: unreadable bag, unknown topic, or no frame could be segmented.
@@ -209,7 +229,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             pipes: Dict[str, Pipeline] = {}
             sinks: Dict[str, _BagSink] = {}
             for topic, stream in streams.items():
-                sinks[topic] = _BagSink(out, stream.base)
+                sinks[topic] = _BagSink(out, stream.base, types if compressed_outputs else None)
                 pipes[topic] = Pipeline(params, sinks[topic], types, segmenter=seg, logger=log)
                 pipes[topic].load()
             # Topics are received independently, so a recording may log a camera's first

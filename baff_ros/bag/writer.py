@@ -223,6 +223,14 @@ class BagOutput:
         """Serialise a typestore message and write it."""
         self._submit(self._write, topic, msg, stamp_ns, qos)
 
+    def write_converted(self, topic: str, msg, stamp_ns: int,
+                        convert: Callable[[Any], Any]) -> None:
+        """Write ``convert(msg)`` (e.g. an image compressed), converting in the writer's thread."""
+        self._submit(self._write_converted, topic, msg, stamp_ns, convert)
+
+    def _write_converted(self, topic: str, msg, stamp_ns: int, convert) -> None:
+        self._write(topic, convert(msg), stamp_ns, None)
+
     def _write_raw(self, topic: str, msgtype: str, stamp_ns: int, raw: bytes, like) -> None:
         self.writer.write(self.connection(topic, msgtype, like), stamp_ns, raw)
         self.counts[topic] += 1

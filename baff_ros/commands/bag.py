@@ -47,6 +47,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='node outputs to write, a comma list of labels, confidence, color, '
                              'overlay, weights, camera_info, or "all" (default: all, or what '
                              '--params/-p publish_* say); label_info is always written')
+    parser.add_argument('--compressed-outputs', action='store_true',
+                        help='write image outputs as sensor_msgs/CompressedImage on '
+                             '<topic>/compressed: png for labels, confidence and weights '
+                             '(lossless), jpeg for color and overlay')
     parser.add_argument('--no-copy', action='store_true',
                         help='do not copy the input topics into the output bag')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
@@ -137,7 +141,8 @@ def run(args: argparse.Namespace) -> int:
                              compression=args.compression, bag_version=args.bag_version,
                              copy_inputs=not args.no_copy,
                              overwrite=args.overwrite, on_frame=on_frame,
-                             progress=not args.quiet, salvage=args.salvage)
+                             progress=not args.quiet, salvage=args.salvage,
+                             compressed_outputs=args.compressed_outputs)
     except BaseException:
         if video is not None:
             video.close(keep=False)  # the bag was not written: nor is its video

@@ -436,6 +436,39 @@ def rgb_to_compressed(image: np.ndarray, header: Any, fmt: str = 'jpeg', quality
                                  data=types.data(buf.tobytes()))
 
 
+#: Encodings :func:`image_to_compressed` takes: 8-bit mono and colour.
+COMPRESSIBLE_ENCODINGS = ('mono8', '8UC1', 'rgb8', 'bgr8', '8UC3')
+
+
+def image_to_compressed(msg: Any, fmt: str, types: MessageTypes = PLAIN,
+                        quality: int = 90) -> Any:
+    """Encode an 8-bit Image message as an image_transport CompressedImage (jpeg or png).
+
+    The ``format`` field follows compressed_image_transport (``"<encoding>; <fmt> compressed
+    <target>"``, target ``bgr8`` for colour and ``mono8`` for mono), so its subscribers and
+    ``ros2 bag play`` through a republisher decode it. PNG is lossless: the right choice for
+    labels, where a value is a class.
+    """
+    if fmt not in ('jpeg', 'png'):
+        raise ImageCodecError(f"compressed format must be 'jpeg' or 'png', got {fmt!r}")
+    enc = str(msg.encoding)
+    if enc not in COMPRESSIBLE_ENCODINGS:
+        raise ImageCodecError(f'{_describe(msg)}: cannot compress {enc!r}; 8-bit only: '
+                              f'{", ".join(COMPRESSIBLE_ENCODINGS)}')
+    array = image_to_array(msg)
+    if enc == 'rgb8':
+        array = array[..., ::-1]
+    target = 'bgr8' if array.ndim == 3 else 'mono8'
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == 'jpeg' else \
+        [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast: labels compress well at any level
+    ok, buf = cv2.imencode('.jpg' if fmt == 'jpeg' else '.png', np.ascontiguousarray(array),
+                           params)
+    if not ok:
+        raise ImageCodecError(f'OpenCV could not encode {fmt}')
+    return types.CompressedImage(header=msg.header, format=f'{enc}; {fmt} compressed {target}',
+                                 data=types.data(buf.tobytes()))
+
+
 def scale_camera_info(info: Any, image_hw: Optional[Tuple[int, int]], out_hw: Tuple[int, int],
                       header: Any = None, types: MessageTypes = PLAIN) -> Any:
     """Scale a CameraInfo to an image resized to ``out_hw``, as image_proc's resize node does.
