@@ -126,6 +126,7 @@ PLACEHOLDERS = [
     (r'\bM\b', MODEL), (r'\$CITYSCAPES\b|\bROOT\b|\bDATA\b', 'data/synth'),
     (r'\bRUN\b', 'runs/doc'), (r'\bS\b', '0'), (r'\bT\b', '/camera/image_raw/compressed'),
     (r'\bHxW\b', '64x128'), (r'--opset N\b', '--opset 17'),
+    (r'\bLIST\b', 'labels,confidence,camera_info'),
     (r'name:=value', "input_size:='[64, 128]'"),
     (r'--ros-args \.\.\.', ''),
     (r"input_size:='\[\d+, \d+\]'", "input_size:='[64, 128]'"),
