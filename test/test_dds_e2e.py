@@ -326,3 +326,26 @@ def test_node_restart_while_camera_publishes(checkpoint, tmp_path):
             n.stop()
         dds.close()
         cam_dds.close()
+
+
+def test_close_deletes_the_participant_even_while_its_writer_is_referenced():
+    from baff_ros.ros.dds.node import qos
+
+    topic = '/close_check/labels'
+    old = RosDds(DOMAIN, '/')
+    kept = old.writer(topic, msgs.Image, qos('reliable', 1))  # a reference that outlives close
+    fresh = RosDds(DOMAIN, '/')
+    reader = fresh.reader(topic, msgs.Image, qos('reliable', 1))
+    try:
+        deadline = time.monotonic() + 5
+        while not reader.get_matched_publications() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert reader.get_matched_publications(), 'the writer was never discovered'
+        old.close()
+        deadline = time.monotonic() + 5
+        while reader.get_matched_publications() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not reader.get_matched_publications(), 'the closed participant is still there'
+        assert kept is not None
+    finally:
+        fresh.close()

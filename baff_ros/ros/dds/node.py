@@ -105,9 +105,18 @@ class RosDds:
                           qos=with_type_hash(qos_, data_type), listener=listener)
 
     def close(self) -> None:
-        """Delete the participant and everything it owns."""
+        """Delete the participant and everything it owns, now.
+
+        cyclonedds deletes an entity when its last Python reference goes; a reader or writer
+        still referenced elsewhere would keep the whole participant alive, discoverable, with
+        its listeners armed. Deleting the participant deletes its children in Cyclone; their
+        Python objects then find nothing left to delete.
+        """
+        participant, self.participant = self.participant, None
         self._topics.clear()
-        self.participant = None  # cyclonedds deletes entities when their last reference goes
+        self.publisher = self.subscriber = None
+        if participant is not None:
+            participant.__del__()  # guarded: the later garbage collection does nothing more
 
 
 class DdsNode:
