@@ -53,7 +53,7 @@ def build_models(names: Sequence[str], num_classes: int = 19, seed: int = 0
                  ) -> Dict[str, nn.Module]:
     """Build the benchmarked networks, untrained, deterministic; ``skipnet`` shares BAFF's."""
     from baff_ros.model.config import ModelConfig
-    from baff_ros.model.skipnet import build_model
+    from baff_ros.model.skipnet import build_model, plain_skipnet
     from baff_ros.peers import build_peer
 
     torch.manual_seed(seed)
@@ -63,11 +63,7 @@ def build_models(names: Sequence[str], num_classes: int = 19, seed: int = 0
         if name == 'baff':
             out[name] = baff
         elif name == 'skipnet':
-            plain = build_model(ModelConfig(num_classes=num_classes, fusion='add')).eval()
-            # Same encoder and score heads: the only difference is the fusion.
-            plain.load_state_dict({k: v for k, v in baff.state_dict().items()
-                                   if not k.startswith('fusions.')}, strict=True)
-            out[name] = plain
+            out[name] = plain_skipnet(baff)
         else:
             out[name] = build_peer(name, num_classes)
     return out

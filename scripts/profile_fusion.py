@@ -94,8 +94,7 @@ def main(argv=None) -> int:
     from baff_ros.commands.common import parse_size
     from baff_ros.engine.graph import export_onnx
     from baff_ros.engine.models import load_model
-    from baff_ros.model.config import ModelConfig
-    from baff_ros.model.skipnet import BAFFSkipNet
+    from baff_ros.model.skipnet import plain_skipnet
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--size', type=parse_size, default=(512, 1024))
@@ -109,11 +108,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     baff, meta, _ = load_model()
-    cfg = ModelConfig.from_dict({**baff.cfg.to_dict(), 'fusion': 'add'})
-    skip = BAFFSkipNet(cfg).eval()
-    missing = skip.load_state_dict(
-        {k: v for k, v in baff.state_dict().items() if not k.startswith('fusions.')})
-    assert not missing.missing_keys, missing
+    skip = plain_skipnet(baff)
     feed = np.random.default_rng(0).standard_normal((1, 3, *args.size)).astype(np.float32)
     results: Dict[str, List[Dict]] = {'baff': [], 'skipnet': []}
     with tempfile.TemporaryDirectory() as tmp:

@@ -99,3 +99,15 @@ class BAFFSkipNet(nn.Module):
 def build_model(cfg: ModelConfig = ModelConfig()) -> BAFFSkipNet:
     """Build a BAFF-SkipNet (or SkipNet with ``fusion='add'``) from its config."""
     return BAFFSkipNet(cfg)
+
+
+def plain_skipnet(model: BAFFSkipNet) -> BAFFSkipNet:
+    """Return the SkipNet baseline of ``model``: its weights with additive fusion, in eval mode.
+
+    Same encoder and score heads, so the only difference between the two is the fusion (the
+    BAFF weight nets, ``fusions.*``, are left out).
+    """
+    plain = build_model(ModelConfig.from_dict({**model.cfg.to_dict(), 'fusion': 'add'})).eval()
+    plain.load_state_dict({k: v for k, v in model.state_dict().items()
+                           if not k.startswith('fusions.')}, strict=True)
+    return plain
