@@ -426,13 +426,24 @@ def rgb_to_compressed(image: np.ndarray, header: Any, fmt: str = 'jpeg', quality
     if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
         raise ImageCodecError(f'expected HxWx3 uint8, got {image.shape} {image.dtype}')
     bgr = image[..., ::-1] if color_order == 'rgb' else image
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == 'jpeg' else []
-    ok, buf = cv2.imencode('.jpg' if fmt == 'jpeg' else '.png', np.ascontiguousarray(bgr),
+    src = 'rgb8' if color_order == 'rgb' else 'bgr8'
+    return _compressed(bgr, src, fmt, quality, [], header, types)
+
+
+def _compressed(array: np.ndarray, encoding: str, fmt: str, quality: int, png_params: list,
+                header: Any, types: MessageTypes) -> Any:
+    """Encode a BGR or mono uint8 array as a CompressedImage from an ``encoding`` image.
+
+    The ``format`` field follows compressed_image_transport (``"<encoding>; <fmt> compressed
+    <target>"``, target ``bgr8`` for colour and ``mono8`` for mono).
+    """
+    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == 'jpeg' else png_params
+    ok, buf = cv2.imencode('.jpg' if fmt == 'jpeg' else '.png', np.ascontiguousarray(array),
                            params)
     if not ok:
         raise ImageCodecError(f'OpenCV could not encode {fmt}')
-    src = 'rgb8' if color_order == 'rgb' else 'bgr8'
-    return types.CompressedImage(header=header, format=f'{src}; {fmt} compressed bgr8',
+    target = 'bgr8' if array.ndim == 3 else 'mono8'
+    return types.CompressedImage(header=header, format=f'{encoding}; {fmt} compressed {target}',
                                  data=types.data(buf.tobytes()))
 
 
@@ -444,10 +455,9 @@ def image_to_compressed(msg: Any, fmt: str, types: MessageTypes = PLAIN,
                         quality: int = 90) -> Any:
     """Encode an 8-bit Image message as an image_transport CompressedImage (jpeg or png).
 
-    The ``format`` field follows compressed_image_transport (``"<encoding>; <fmt> compressed
-    <target>"``, target ``bgr8`` for colour and ``mono8`` for mono), so its subscribers and
-    ``ros2 bag play`` through a republisher decode it. PNG is lossless: the right choice for
-    labels, where a value is a class.
+    The ``format`` field is compressed_image_transport's, so its subscribers and ``ros2 bag
+    play`` through a republisher decode it. PNG is lossless: the right choice for labels,
+    where a value is a class.
     """
     if fmt not in ('jpeg', 'png'):
         raise ImageCodecError(f"compressed format must be 'jpeg' or 'png', got {fmt!r}")
@@ -458,15 +468,9 @@ def image_to_compressed(msg: Any, fmt: str, types: MessageTypes = PLAIN,
     array = image_to_array(msg)
     if enc == 'rgb8':
         array = array[..., ::-1]
-    target = 'bgr8' if array.ndim == 3 else 'mono8'
-    params = [cv2.IMWRITE_JPEG_QUALITY, int(quality)] if fmt == 'jpeg' else \
-        [cv2.IMWRITE_PNG_COMPRESSION, 1]  # fast: labels compress well at any level
-    ok, buf = cv2.imencode('.jpg' if fmt == 'jpeg' else '.png', np.ascontiguousarray(array),
-                           params)
-    if not ok:
-        raise ImageCodecError(f'OpenCV could not encode {fmt}')
-    return types.CompressedImage(header=msg.header, format=f'{enc}; {fmt} compressed {target}',
-                                 data=types.data(buf.tobytes()))
+    # PNG level 1: fast, and labels compress well at any level.
+    return _compressed(array, enc, fmt, quality, [cv2.IMWRITE_PNG_COMPRESSION, 1], msg.header,
+                       types)
 
 
 def scale_camera_info(info: Any, image_hw: Optional[Tuple[int, int]], out_hw: Tuple[int, int],
