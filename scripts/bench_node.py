@@ -342,28 +342,34 @@ def _fmt(value: Optional[float], spec: str, suffix: str = '') -> str:
     return 'n/a' if value is None else f'{value:{spec}}{suffix}'
 
 
+def _field(section: str, key: str, spec: str = '.1f',
+           suffix: str = '') -> Callable[[Dict[str, Any]], str]:
+    """Return a table cell: results[section][key] formatted with ``spec`` (n/a if None)."""
+    return lambda r: _fmt(r[section][key], spec, suffix)
+
+
 #: (row label, value of one middleware's results) of the printed table.
 ROWS: List[Tuple[str, Callable[[Dict[str, Any]], str]]] = [
     ('node start -> ready (s)', lambda r: _fmt(r['startup_s'], '.1f')),
     ('Segmenter p50 (pre + inference + post), idle (ms)',
-     lambda r: _fmt(r['overhead']['segment_ms_p50'], '.1f')),
-    ('  of which inference (ms)', lambda r: _fmt(r['overhead']['infer_ms_p50'], '.1f')),
+     _field('overhead', 'segment_ms_p50')),
+    ('  of which inference (ms)', _field('overhead', 'infer_ms_p50')),
     ('input transport, stamp -> node receive (ms)',
-     lambda r: _fmt(r['overhead']['transport_in_ms_p50'], '.1f')),
+     _field('overhead', 'transport_in_ms_p50')),
     ('node receive -> labels published (ms)',
-     lambda r: _fmt(r['overhead']['receive_to_first_publish_ms_p50'], '.1f')),
+     _field('overhead', 'receive_to_first_publish_ms_p50')),
     ('node work before labels published (ms)',
-     lambda r: _fmt(r['overhead']['node_work_before_first_publish_ms'], '.1f')),
+     _field('overhead', 'node_work_before_first_publish_ms')),
     ('  / Segmenter (target <= 10 %)',
      lambda r: _fmt(r['overhead']['node_work_vs_segment'] * 100, '.1f', ' %')),
     ('stamp -> labels published - Segmenter (ms)',
-     lambda r: _fmt(r['overhead']['stamp_to_first_publish_minus_segment_ms'], '.1f')),
+     _field('overhead', 'stamp_to_first_publish_minus_segment_ms')),
     ('node receive -> last output published (ms)',
-     lambda r: _fmt(r['overhead']['receive_to_last_publish_ms_p50'], '.1f')),
+     _field('overhead', 'receive_to_last_publish_ms_p50')),
     ('camera stamp -> listener has labels (ms)',
-     lambda r: _fmt(r['overhead']['stamp_to_listener_labels_ms_p50'], '.1f')),
-    ('stream: sent Hz', lambda r: _fmt(r['load']['sent_hz'], '.1f')),
-    ('stream: processed Hz', lambda r: _fmt(r['load']['processed_hz'], '.1f')),
+     _field('overhead', 'stamp_to_listener_labels_ms_p50')),
+    ('stream: sent Hz', _field('load', 'sent_hz')),
+    ('stream: processed Hz', _field('load', 'processed_hz')),
     ('stream: 1 / Segmenter idle, under load (Hz)',
      lambda r: f'{r["load"]["hz_from_segment_idle"]:.1f}, '
                f'{r["load"]["hz_from_segment_under_load"]:.1f}'),
@@ -373,15 +379,15 @@ ROWS: List[Tuple[str, Callable[[Dict[str, Any]], str]]] = [
      lambda r: f'{_fmt(r["load"]["latency_ms_p50"], ".0f")} / '
                f'{_fmt(r["load"]["latency_ms_p99"], ".0f")}'),
     ('stream: p99 / p50 (target <= 2)',
-     lambda r: _fmt(r['load']['latency_p99_vs_p50'], '.2f')),
+     _field('load', 'latency_p99_vs_p50', '.2f')),
     ('stream: dropped frames', lambda r: str(r['load']['dropped'])),
-    ('stream: node CPU (% of one core)', lambda r: _fmt(r['load']['node_cpu_pct'], '.0f')),
+    ('stream: node CPU (% of one core)', _field('load', 'node_cpu_pct', '.0f')),
     ('stream: node RSS start -> end (MB)',
      lambda r: f'{r["load"]["rss_mb_start"]:.0f} -> {r["load"]["rss_mb_end"]:.0f}'),
     ('stream: RSS growth (target < 5 % over 300 s)',
-     lambda r: _fmt(r['load']['rss_growth_pct'], '+.1f', ' %')),
+     _field('load', 'rss_growth_pct', '+.1f', ' %')),
     ('stream: RSS growth once warm',
-     lambda r: _fmt(r['load']['rss_growth_after_warm_pct'], '+.1f', ' %')),
+     _field('load', 'rss_growth_after_warm_pct', '+.1f', ' %')),
     ('node stop: exit code (signal)',
      lambda r: f'{r["stop"]["exit_code"]} ({r["stop"]["stopped_by"].split()[0]})'),
 ]
