@@ -171,8 +171,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
                 runners.append((info, lambda be=be: be.infer(batch)))
                 if mname == 'baff' and segmenter:
                     meta = CheckpointMeta.default(net.cfg)
-                    sopts = BackendOptions(device=device, threads=threads, head='fast',
-                                           cache_dir=cache_dir)
+                    sopts = BackendOptions(device=device, threads=threads, cache_dir=cache_dir)
                     seg = Segmenter.from_model(net, meta, bname, sopts, input_size=tuple(size))
                     created.append(seg.backend)
                     runners.append(({**info, 'kind': 'segmenter', 'description':

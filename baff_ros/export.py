@@ -119,7 +119,11 @@ def onnx_parity(model: torch.nn.Module, onnx_path: Path, size: Tuple[int, int],
 
 def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[int, int],
                 with_weights: bool = True, threads: int = 0) -> Parity:
-    """Compare a labels/confidence graph (head ``fast``/``exact``) with that head in PyTorch."""
+    """Compare a labels/confidence graph (head ``fast``/``exact``) with that head in PyTorch.
+
+    A ``cells`` graph (1/8 scores, labels computed in numpy) is compared with the ``fast`` head:
+    the same labels (exact argmax of the full-resolution logits) and confidence.
+    """
     from baff_ros.engine.backends.onnxruntime_backend import OnnxRuntimeBackend
     from baff_ros.engine.graph import SegmentationGraph
 
@@ -131,7 +135,8 @@ def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[
     finally:
         backend.close()
     is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
-    graph = SegmentationGraph(model.eval(), head, with_weights and is_baff).eval()
+    graph = SegmentationGraph(model.eval(), 'fast' if head == 'cells' else head,
+                              with_weights and is_baff).eval()
     with torch.inference_mode():
         ref = [t.numpy() for t in graph(torch.from_numpy(x))]
     wdiff = max((float(np.abs(a - b).max()) for a, b in zip(weights, ref[2:])), default=0.0)

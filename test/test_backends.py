@@ -79,10 +79,20 @@ def test_onnx_cache_is_reused_and_keyed_by_weights(model, tmp_path):
     assert model_hash(same) == model_hash(model)  # same weights, same key
 
 
-def test_infer_needs_a_logits_graph(model, tmp_path):
-    be = get_backend_class('onnxruntime')(model, BackendOptions(cache_dir=str(tmp_path)), SIZE)
-    with pytest.raises(BackendError, match="head='logits'"):
+def test_infer_needs_a_float_graph(model, tmp_path):
+    be = get_backend_class('onnxruntime')(model, BackendOptions(cache_dir=str(tmp_path),
+                                                                head='fast'), SIZE)
+    with pytest.raises(BackendError, match="head 'logits' or 'cells'"):
         be.infer(parity_input(SIZE))
+
+
+def test_default_head_hands_back_the_eighth_scores(model, tmp_path):
+    be = get_backend_class('onnxruntime')(model, BackendOptions(cache_dir=str(tmp_path)), SIZE)
+    assert be.head == 'cells' and be.output_names[0] == 'scores'
+    scores, weights = be.infer(parity_input(SIZE))
+    assert scores.shape == (1, model.cfg.num_classes, SIZE[0] // 8, SIZE[1] // 8)
+    sizes = [(SIZE[0] // 16, SIZE[1] // 16), (SIZE[0] // 8, SIZE[1] // 8)]
+    assert [w.shape[2:] for w in weights] == sizes
 
 
 def test_auto_picks_onnxruntime_on_cpu_and_says_so(model, tmp_path):

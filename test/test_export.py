@@ -74,6 +74,15 @@ def test_dynamic_export_runs_at_other_sizes(model, tmp_path):
                            SIZE)
 
 
+def test_dynamic_export_traced_where_blocks_divide_the_maps(model, tmp_path):
+    # At 128x256 the block grid divides both fusion maps exactly, so no crop is needed there;
+    # a dynamic graph must still crop at sizes where it does not divide them (96x160).
+    path = tmp_path / 'dyn.onnx'
+    assert export_model(model, path, 'onnx', (128, 256), dynamic=True)['parity_ok']
+    parity = onnx_parity(model, path, (96, 160))
+    assert parity.label_agreement >= 0.999 and parity.max_abs_logit_diff <= 1e-3
+
+
 def test_parity_detects_a_different_model(exported):
     other = _model(seed=1)
     with torch.no_grad():

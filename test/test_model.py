@@ -109,6 +109,20 @@ def test_block_grid_crops_partial_blocks():
     assert torch.equal(w[..., :, 8:], w[..., :1, 8:9].expand(1, 1, 6, 2))
 
 
+@pytest.mark.parametrize('hw', [(8, 16), (6, 10)])
+def test_sigmoid_on_the_block_grid_equals_sigmoid_after_the_upsample(hw):
+    # The weight net applies the sigmoid before the nearest upsample (fewer, smaller nodes);
+    # the paper's order (upsample, then sigmoid) gives the same map.
+    net = WeightNet(channels=5, hidden=4, block_size=4).eval()
+    for p in net.parameters():
+        p.data.normal_()
+    s, d = torch.randn(1, 5, *hw), torch.randn(1, 5, *hw)
+    with torch.no_grad():
+        grid = net.grid_logits(s, d)
+        up = F.interpolate(grid, scale_factor=4.0, mode='nearest')[..., :hw[0], :hw[1]]
+        torch.testing.assert_close(net(s, d), torch.sigmoid(up), rtol=0, atol=0)
+
+
 def test_fresh_weight_net_is_neutral():
     model = _model(width_mult=0.35)
     with torch.no_grad():

@@ -42,9 +42,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--no-weights', action='store_true',
                         help='leave out the BAFF weight map outputs')
     parser.add_argument('--head', default='logits', choices=HEADS,
-                        help="graph outputs: 'logits', or uint8 labels and confidence computed "
-                             "in the graph ('fast': confidence from the 1/8 scores, 'exact'); "
-                             'fast is what a node runs quickest (default: %(default)s)')
+                        help="graph outputs: 'logits'; 'cells': the 1/8 scores, from which the "
+                             'runtime computes exact labels in numpy (what a node runs '
+                             "quickest); or uint8 labels and confidence computed in the graph "
+                             "('fast': confidence from the 1/8 scores, 'exact') "
+                             '(default: %(default)s)')
     parser.add_argument('--opset', type=int, default=DEFAULT_OPSET,
                         help='ONNX opset (default: %(default)s)')
     parser.add_argument('--device', default='cuda', help='TensorRT: CUDA device')

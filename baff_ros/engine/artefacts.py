@@ -60,12 +60,15 @@ class ArtefactError(ValueError):
 
 
 def graph_outputs(head: str, fusion_points: Sequence[str]) -> List[str]:
-    """Output names of an exported graph: ``logits`` or ``labels``/``confidence``, then weights.
+    """Return the output names of an exported graph: the head's, then the weights.
+
+    The head's are ``logits``, ``scores`` (head ``'cells'``) or ``labels``/``confidence``.
 
     Defined here, without torch, for readers of exported files; the exporter
     (:func:`baff_ros.engine.graph.output_names`) uses it too.
     """
-    first = ['logits'] if head == 'logits' else ['labels', 'confidence']
+    first = ({'logits': ['logits'], 'cells': ['scores']}.get(head)
+             or ['labels', 'confidence'])
     return first + [f'weights_{name}' for name in fusion_points]
 
 
@@ -80,7 +83,8 @@ class ExportMeta:
             (``weights_<name>``), in output order; empty when exported without them.
         dynamic: whether batch, height and width are dynamic; if not, the network runs only at
             ``meta.input_size``.
-        head: ``'logits'`` (the graph outputs logits; argmax and confidence in numpy), or
+        head: ``'logits'`` (the graph outputs logits; argmax and confidence in numpy),
+            ``'cells'`` (the 1/8 scores; exact labels computed from them in numpy), or
             ``'fast'``/``'exact'`` (uint8 labels and confidence computed in the graph).
         outputs: the graph's output names, in order.
         input_name: the graph's input: (N, 3, H, W) float32 RGB, normalised with mean/std.
@@ -227,7 +231,9 @@ def _check_outputs(head: str, fusion_points: Sequence[str], outputs: Sequence[st
     if weights != [f'weights_{n}' for n in fusion_points]:
         raise ValueError(f'fusion_points {list(fusion_points)} do not name the weight outputs '
                          f'{weights}')
-    if head != 'logits' and outputs[:2] != ['labels', 'confidence']:
+    if head == 'cells' and outputs[:1] != ['scores']:
+        raise ValueError(f"head 'cells' needs output 'scores' first, got {list(outputs)}")
+    if head in ('fast', 'exact') and outputs[:2] != ['labels', 'confidence']:
         raise ValueError(f"head {head!r} needs outputs 'labels', 'confidence' first, got "
                          f'{list(outputs)}')
     if head == 'logits' and len(outputs) == len(weights):

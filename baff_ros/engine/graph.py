@@ -37,12 +37,15 @@ from baff_ros.engine.artefacts import graph_outputs
 from baff_ros.engine.backends.base import BackendError, HEADS
 
 #: Bump when the exported graph changes for the same model, to invalidate caches.
-GRAPH_VERSION = 2
+GRAPH_VERSION = 3
 DEFAULT_OPSET = 17
 
 
 def output_names(head: str, fusion_names: Sequence[str]) -> List[str]:
-    """ONNX output names (contract): ``logits`` or ``labels``/``confidence``, then weights."""
+    """Return the ONNX output names (contract): the head's, then ``weights_<k>``.
+
+    The head's are ``logits``, ``scores`` or ``labels``/``confidence``.
+    """
     return graph_outputs(head, fusion_names)
 
 
@@ -63,16 +66,21 @@ class SegmentationGraph(nn.Module):
         self.model = model
         self.head = head
         self.with_weights = with_weights
-        # BAFFSkipNet exposes its 1/8 fused scores (forward_scores): 'fast' computes confidence
-        # from them; other models (peers) fall back to the exact confidence.
+        # BAFFSkipNet exposes its 1/8 fused scores (forward_scores): 'cells' returns them and
+        # 'fast' computes confidence from them; other models (peers) fall back to the exact
+        # confidence, and run 'cells' as 'exact' (the head they actually have).
         self._has_scores = hasattr(model, 'forward_scores')
+        if head == 'cells' and not self._has_scores:
+            self.head = 'exact'
         self._fast = head == 'fast' and self._has_scores
 
     def forward(self, x: torch.Tensor) -> Tuple[torch.Tensor, ...]:
-        """Return (logits, *weights) or (labels uint8, confidence uint8, *weights)."""
+        """Return (logits or scores, *weights) or (labels uint8, confidence uint8, *weights)."""
         low = None
         if self._has_scores:
             low, weights = self.model.forward_scores(x)
+            if self.head == 'cells':
+                return (low, *(weights if self.with_weights else []))
             # Sized from x.shape, so a traced export keeps dynamic H and W.
             logits = F.interpolate(low, size=x.shape[-2:], mode='bilinear', align_corners=False)
         else:
@@ -134,12 +142,16 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     net = copy.deepcopy(model).float().cpu().eval()
+    if dynamic:  # shapes seen while tracing must not decide what the graph does
+        for module in net.modules():
+            if hasattr(module, 'always_crop'):
+                module.always_crop = True
     is_baff = getattr(getattr(net, 'cfg', None), 'fusion', None) == 'baff'
     with_weights = with_weights and is_baff
     names = list(fusion_names if fusion_names is not None
                  else getattr(net, 'fusion_names', ())) if with_weights else []
     graph = SegmentationGraph(net, head, with_weights).eval()
-    outputs = output_names(head, names)
+    outputs = output_names(graph.head, names)
     dynamic_axes = None
     if dynamic:
         spatial = {0: 'batch', 2: 'height', 3: 'width'}
@@ -148,6 +160,8 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
             dynamic_axes[name] = ({0: 'batch', 1: 'height', 2: 'width'}
                                   if name in ('labels', 'confidence') else
                                   {0: 'batch', 2: 'height', 3: 'width'} if name == 'logits'
+                                  else {0: 'batch', 2: 'scores_height', 3: 'scores_width'}
+                                  if name == 'scores'
                                   # Each weight map has its own size: distinct names, or
                                   # onnxruntime assumes equal shapes and fails at run time.
                                   else {0: 'batch', 2: f'{name}_height', 3: f'{name}_width'})

@@ -14,18 +14,25 @@
 """The backend interface and the options every backend reads."""
 
 from dataclasses import dataclass
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from baff_ros.engine import cache
 
-#: What the network graph returns. ``'logits'``: full-resolution logits (Segmenter post-processes
-#: in numpy). ``'exact'``: labels and max-softmax confidence computed inside the graph from the
+#: What the network graph returns. ``'cells'`` (default): the 1/8-resolution fused scores;
+#: numpy computes labels equal to the argmax of the full-resolution logits from them, pixel by
+#: pixel only in the cells whose four corner scores disagree, and the confidence as ``'fast'``
+#: does (:func:`baff_ros.engine.postprocess.labels_from_scores`); the graph never builds the
+#: (K, H, W) logits. ``'logits'``: full-resolution logits (Segmenter post-processes in numpy).
+#: ``'exact'``: labels and max-softmax confidence computed inside the graph from the
 #: full-resolution logits. ``'fast'``: labels the same (exact argmax of the full-resolution
 #: logits), confidence from the 1/8-resolution fused scores, bilinearly upsampled (see
-#: docs/engine.md for why and how far it is from ``'exact'``).
-HEADS = ('fast', 'exact', 'logits')
+#: docs/engine.md for why and how far it is from ``'exact'``). A network without 1/8 scores
+#: (the peers) runs ``'cells'`` as ``'exact'``.
+HEADS = ('cells', 'fast', 'exact', 'logits')
+#: Heads whose graph hands back floats (logits or scores) that numpy reduces to labels.
+RAW_HEADS = ('logits', 'cells')
 OPT_LEVELS = ('disable', 'basic', 'extended', 'all')
 QUANTIZATIONS = ('static', 'dynamic')
 
@@ -65,7 +72,7 @@ class BackendOptions:
     precision: str = 'fp32'
     threads: int = 0
     with_weights: bool = True
-    head: str = 'fast'
+    head: str = 'cells'
     inter_threads: int = 0
     opt_level: str = 'all'
     onnx_file: Optional[str] = None
@@ -128,8 +135,9 @@ class Backend:
     Constructor signature of every backend: ``(model, options, input_size)``, where
     ``input_size`` is the (height, width) the backend may specialise for.
 
-    A backend's graph either ends in logits (``head == 'logits'``): :meth:`infer` works and
-    :meth:`segment` post-processes in numpy; or in labels + confidence (``'fast'``/``'exact'``):
+    A backend's graph either ends in floats: full-resolution logits (``head == 'logits'``) or
+    the 1/8 scores (``'cells'``); then :meth:`infer` returns them and :meth:`segment`
+    post-processes in numpy. Or it ends in labels + confidence (``'fast'``/``'exact'``):
     :meth:`segment` returns them straight from the graph and :meth:`infer` is unavailable.
 
     Attributes:
@@ -143,16 +151,42 @@ class Backend:
     head = 'logits'
 
     def infer(self, batch: np.ndarray) -> Outputs:
-        """Return logits (N, K, H, W) and the weight maps [(N, 1, h, w), ...] (maybe empty)."""
+        """Return the graph's floats and the weight maps [(N, 1, h, w), ...] (maybe empty).
+
+        The floats are the (N, K, H, W) logits, or with head ``'cells'`` the (N, K, H/8, W/8)
+        scores.
+        """
         raise NotImplementedError
 
     def segment(self, batch: np.ndarray) -> Segmented:
         """Return labels (N, H, W) uint8, confidence (N, H, W) uint8 and the weight maps."""
-        from baff_ros.engine.postprocess import labels_and_confidence
+        from baff_ros.engine.postprocess import labels_and_confidence, labels_from_scores
 
-        logits, weights = self.infer(batch)
-        labels, confidence = labels_and_confidence(logits)
+        raw, weights = self.infer(batch)
+        if self.head == 'cells':
+            factor = batch.shape[2] // raw.shape[2]
+            if (raw.shape[2] * factor, raw.shape[3] * factor) != tuple(batch.shape[2:]):
+                raise BackendError(f'scores of {raw.shape[2]}x{raw.shape[3]} are not an '
+                                   f'integer fraction of the input {batch.shape[2]}x'
+                                   f'{batch.shape[3]}')
+            labels, confidence = labels_from_scores(raw, factor)
+        else:
+            labels, confidence = labels_and_confidence(raw)
         return labels, confidence, weights
 
     def close(self) -> None:
         """Free device memory and runtime state."""
+
+
+def head_of_outputs(requested: str, outputs: Sequence[str]) -> str:
+    """Return the head a graph with these output names runs, given the one asked for.
+
+    ``scores`` -> ``'cells'``; ``labels`` + ``confidence`` -> the requested in-graph head
+    (``'exact'`` for ``'cells'``, which a network without 1/8 scores runs in the graph;
+    ``'fast'`` for ``'logits'``); anything else -> ``'logits'``.
+    """
+    if 'scores' in outputs:
+        return 'cells'
+    if 'labels' in outputs and 'confidence' in outputs:
+        return {'cells': 'exact', 'logits': 'fast'}.get(requested, requested)
+    return 'logits'

@@ -27,7 +27,8 @@ from typing import Any, Iterable, List, Optional, Sequence, Tuple
 import numpy as np
 
 from baff_ros.engine import cache
-from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
+from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
+                                           RAW_HEADS, Segmented, head_of_outputs)
 
 _OPT_LEVELS = {'disable': 'ORT_DISABLE_ALL', 'basic': 'ORT_ENABLE_BASIC',
                'extended': 'ORT_ENABLE_EXTENDED', 'all': 'ORT_ENABLE_ALL'}
@@ -192,11 +193,12 @@ class OnnxRuntimeBackend(Backend):
         self.input_name = inputs[0].name
         self.input_shape = tuple(inputs[0].shape)
         self.output_names = [o.name for o in self.session.get_outputs()]
-        if 'labels' in self.output_names and 'confidence' in self.output_names:
-            self.head = 'fast' if options.head == 'logits' else options.head
+        self.head = head_of_outputs(options.head, self.output_names)
+        if self.head == 'cells':
+            self._first = ['scores']
+        elif self.head != 'logits':
             self._first = ['labels', 'confidence']
-        elif 'logits' in self.output_names or len(self.output_names) >= 1:
-            self.head = 'logits'
+        else:
             self._first = ['logits' if 'logits' in self.output_names else self.output_names[0]]
         self.weight_names = sorted(
             (n for n in self.output_names if n.startswith('weights_')),
@@ -242,13 +244,14 @@ class OnnxRuntimeBackend(Backend):
             raise BackendError(f'onnxruntime run failed: {str(exc).splitlines()[0]}') from exc
 
     def infer(self, batch: np.ndarray) -> Outputs:
-        if self.head != 'logits':
-            raise BackendError(f"infer() needs head='logits', this graph has {self.head!r}")
+        if self.head not in RAW_HEADS:
+            raise BackendError(f"infer() needs head 'logits' or 'cells', this graph has "
+                               f'{self.head!r}')
         out = self._run(batch)
         return out[0], out[1:]
 
     def segment(self, batch: np.ndarray) -> Segmented:
-        if self.head == 'logits':
+        if self.head in RAW_HEADS:
             return super().segment(batch)
         out = self._run(batch)
         return out[0], out[1], out[2:]

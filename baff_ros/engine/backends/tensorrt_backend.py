@@ -29,7 +29,8 @@ from typing import Any, Dict, List, Optional, Tuple
 import numpy as np
 
 from baff_ros.engine import cache as cache_store
-from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
+from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
+                                           RAW_HEADS, Segmented, head_of_outputs)
 
 
 def import_tensorrt():
@@ -123,8 +124,7 @@ class TensorRTBackend(Backend):
             self.stream = torch.cuda.Stream(self.device)
             self._alloc(trt)
         self.engine_path = engine_path
-        self.head = ('logits' if 'logits' in self.buffers else
-                     (options.head if options.head != 'logits' else 'fast'))
+        self.head = head_of_outputs(options.head, list(self.buffers))
         precision = 'engine file' if options.engine_file else options.precision
         self.description = (f'tensorrt {trt.__version__} on {options.device} ({gpu}, '
                             f'{precision}; head {self.head}; engine {built})')
@@ -236,13 +236,14 @@ class TensorRTBackend(Backend):
         return [out[n] for n in names]
 
     def infer(self, batch: np.ndarray) -> Outputs:
-        if self.head != 'logits':
-            raise BackendError(f"infer() needs head='logits', this engine has {self.head!r}")
+        if self.head not in RAW_HEADS:
+            raise BackendError(f"infer() needs head 'logits' or 'cells', this engine has "
+                               f'{self.head!r}')
         out = self._run(batch)
-        return out['logits'], self._weights(out)
+        return out['scores' if self.head == 'cells' else 'logits'], self._weights(out)
 
     def segment(self, batch: np.ndarray) -> Segmented:
-        if self.head == 'logits':
+        if self.head in RAW_HEADS:
             return super().segment(batch)
         out = self._run(batch)
         return (out['labels'].astype(np.uint8, copy=False),

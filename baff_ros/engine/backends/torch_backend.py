@@ -19,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from baff_ros.engine.backends.base import Backend, BackendError, BackendOptions, Outputs, Segmented
+from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
+                                           RAW_HEADS, Segmented)
 from baff_ros.engine.graph import SegmentationGraph
 
 
@@ -46,7 +47,6 @@ class TorchBackend(Backend):
         if options.threads:
             torch.set_num_threads(options.threads)
         self.options = options
-        self.head = options.head
         self.device = torch.device(options.device)
         self.dtype = torch.float16 if options.precision == 'fp16' else torch.float32
         self.channels_last = (options.is_cuda if options.channels_last is None
@@ -55,6 +55,7 @@ class TorchBackend(Backend):
                               else torch.contiguous_format)
         is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
         graph = SegmentationGraph(model.eval(), options.head, options.with_weights and is_baff)
+        self.head = graph.head  # 'cells' runs as 'exact' on a network without 1/8 scores
         self.graph = graph.to(self.device, self.dtype)
         if self.channels_last:
             # Only 4-D weights have an NHWC layout (the BAFF 3-D conv keeps its own).
@@ -79,7 +80,7 @@ class TorchBackend(Backend):
                                   ('cuda-graphs', self._use_graphs)) if on]
         self.description = (f'torch {torch.__version__} on {options.device} '
                             f'({options.precision}{", " + ", ".join(extras) if extras else ""}'
-                            f'; head {options.head})')
+                            f'; head {self.head})')
 
     def _capture(self, x: torch.Tensor) -> None:
         self._static_in = x.clone()
@@ -115,13 +116,14 @@ class TorchBackend(Backend):
         return t.cpu().contiguous().numpy()
 
     def infer(self, batch: np.ndarray) -> Outputs:
-        if self.head != 'logits':
-            raise BackendError(f"infer() needs head='logits', this backend has {self.head!r}")
+        if self.head not in RAW_HEADS:
+            raise BackendError(f"infer() needs head 'logits' or 'cells', this backend has "
+                               f'{self.head!r}')
         out = self._forward(batch)
         return self._numpy(out[0]), [self._numpy(w) for w in out[1:]]
 
     def segment(self, batch: np.ndarray) -> Segmented:
-        if self.head == 'logits':
+        if self.head in RAW_HEADS:
             return super().segment(batch)
         out = self._forward(batch)
         weights: List[np.ndarray] = [self._numpy(w) for w in out[2:]]
