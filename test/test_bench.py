@@ -89,3 +89,18 @@ def test_cli_bench_writes_json(tmp_path, capsys):
     assert data['settings']['sizes'] == [[64, 128]]
     assert 'BAFF / SkipNet latency (onnxruntime, 64x128)' in capsys.readouterr().out
     assert main(['bench', '--size', '60x128']) == 2
+
+
+def test_a_trained_checkpoint_benchmarks_on_a_street_scene(tmp_path):
+    from baff_ros.engine.models import load_model
+
+    model = load_model('baff_skipnet_synth')
+    report = run_bench([SIZE], ['onnxruntime'], ['baff', 'skipnet'], repeats=1, warmup=0,
+                       threads=1, int8=False, segmenter=True, cache_dir=str(tmp_path),
+                       quiet=True, model=model)
+    assert report['settings']['model'] == model[2]
+    assert 'baff_skipnet_synth' in format_table(report).splitlines()[0]
+    assert {(r['model'], r['kind']) for r in report['results'] + report['segmenter']} == {
+        ('baff', 'bare'), ('skipnet', 'bare'), ('baff', 'segmenter')}
+    # The end-to-end runner is the node's default path: the cells head.
+    assert 'head cells' in report['segmenter'][0]['description']

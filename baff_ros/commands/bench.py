@@ -36,6 +36,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              f'{" ".join(DEFAULT_BACKENDS)})')
     parser.add_argument('--models', nargs='+', default=list(DEFAULT_MODELS),
                         choices=DEFAULT_MODELS, help='networks to compare (default: all)')
+    parser.add_argument('--model', metavar='NAME|FILE',
+                        help='a trained BAFF-SkipNet checkpoint (SkipNet = its weights with '
+                             'additive fusion); every runner then sees a synthetic street scene. '
+                             'Default: untrained networks on a smooth random input')
     parser.add_argument('--repeats', type=int, default=10, help='timed rounds (default: 10)')
     parser.add_argument('--warmup', type=int, default=2, help='untimed rounds (default: 2)')
     parser.add_argument('--threads', type=int, default=0,
@@ -57,9 +61,15 @@ def run(args: argparse.Namespace) -> int:
         check_input_size(*s)
     if args.threads < 0:
         raise ValueError(f'--threads must be >= 0, got {args.threads}')
+    model = None
+    if args.model:
+        from baff_ros.engine.models import load_model
+
+        model = load_model(args.model)
+        note(model[2])
     report = run_bench(sizes, args.backend or list(DEFAULT_BACKENDS), args.models,
                        args.repeats, args.warmup, args.threads, not args.no_int8,
-                       not args.no_segmenter)
+                       not args.no_segmenter, model=model)
     print(format_table(report))
     for s in report['skipped']:
         note(f"skipped {s['model']} on {s['backend']}: {s['reason']}")
