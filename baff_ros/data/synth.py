@@ -513,7 +513,7 @@ def render_sequence(n_frames: int, size: Tuple[int, int], seed: int, speed: floa
 
 
 def train_ids(label_ids: np.ndarray) -> np.ndarray:
-    """Label IDs -> train IDs (255 for ignored), through cityscapesscripts' table."""
+    """Label IDs -> train IDs (255 for ignored), through the Cityscapes label table."""
     from baff_ros.data.labels import id_to_train_id_lut
 
     return id_to_train_id_lut()[label_ids]
