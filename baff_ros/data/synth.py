@@ -41,6 +41,10 @@ import numpy as np
 
 from baff_ros.atomic import write_image
 
+#: Written by ``baff-ros synth`` next to leftImg8bit/ and gtFine/; ``baff-ros train`` puts its
+#: description into the checkpoints it writes.
+INFO_FILE = 'synth_info.json'
+
 # Cityscapes label IDs (not train IDs) of the classes drawn.
 ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE = 7, 8, 11, 12, 13, 17
 LIGHT, SIGN, VEGETATION, TERRAIN, SKY = 19, 20, 21, 22, 23
