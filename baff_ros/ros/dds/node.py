@@ -20,6 +20,7 @@ graph presence (no node name in ``ros2 node list``, no parameter services).
 
 import logging
 import threading
+import time
 from typing import Any, Dict, Mapping, Optional
 
 from cyclonedds.core import Listener, Policy, Qos
@@ -212,11 +213,20 @@ class DdsNode:
             except Exception as exc:  # noqa: BLE001 - diagnostics must not kill the node
                 self.log.warning(f'diagnostics failed: {exc}')
 
-    def spin(self, stop: Optional[threading.Event] = None) -> None:
-        """Block until ``stop`` (or :meth:`close` from another thread) is set."""
+    def spin(self, stop: Optional[threading.Event] = None,
+             timeout: Optional[float] = None) -> None:
+        """Serve until ``stop`` is set, ``timeout`` seconds have passed or :meth:`close` is called.
+
+        Waits in slices of at most half a second, so that a signal handler of the main thread
+        (Ctrl-C, SIGTERM) runs promptly.
+        """
         stop = stop or self._stop
-        while not stop.wait(0.5) and not self._stop.is_set():
-            pass
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not (stop.is_set() or self._stop.is_set()):
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                return
+            stop.wait(left)
 
     def close(self) -> None:
         """Stop processing and release DDS entities and the model."""
