@@ -116,7 +116,7 @@ setup(
                 'psutil>=5.9'],
         # The test suite: the parity test runs cityscapesscripts' evaluation (the eval extra).
         'dev': ['pytest>=7', 'pytest-timeout>=2', 'flake8>=6', 'pydocstyle>=6', 'psutil>=5.9',
-                'cityscapesscripts>=2.2'],
+                'mypy>=1.8', 'cityscapesscripts>=2.2'],
     },
     zip_safe=True,
     maintainer='baff_ros maintainers',

@@ -105,7 +105,7 @@ class CheckpointMeta:
         """Cityscapes classes and palette for a 19-class config, generic names otherwise."""
         if config.num_classes == 19:
             names = tuple(c.name for c in TRAIN_CLASSES)
-            palette = tuple(tuple(c.color) for c in TRAIN_CLASSES)
+            palette = tuple(c.color for c in TRAIN_CLASSES)
         else:
             names = tuple(f'class_{i}' for i in range(config.num_classes))
             palette = tuple(((i * 67) % 256, (i * 137) % 256, (i * 211) % 256)
