@@ -100,7 +100,6 @@ setup(
         'safetensors>=0.4',
         'pyyaml>=6',
         'tqdm>=4.60',
-        'cityscapesscripts>=2.2',
     ],
     extras_require={
         'onnx': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1'],
@@ -109,10 +108,15 @@ setup(
         'dds': ['cyclonedds>=0.10.5'],
         'bag': ['rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5'],
         'plot': ['matplotlib>=3.7'],
+        # cityscapesScripts' own evaluation (csEvalPixelLevelSemanticLabeling), to cross-check
+        # `baff-ros eval`; the package itself uses its vendored label table (data/labels.py).
+        'eval': ['cityscapesscripts>=2.2'],
         'all': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1', 'cyclonedds>=0.10.5',
                 'rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5', 'matplotlib>=3.7',
                 'psutil>=5.9'],
-        'dev': ['pytest>=7', 'pytest-timeout>=2', 'flake8>=6', 'pydocstyle>=6', 'psutil>=5.9'],
+        # The test suite: the parity test runs cityscapesscripts' evaluation (the eval extra).
+        'dev': ['pytest>=7', 'pytest-timeout>=2', 'flake8>=6', 'pydocstyle>=6', 'psutil>=5.9',
+                'mypy>=1.8', 'cityscapesscripts>=2.2'],
     },
     zip_safe=True,
     maintainer='baff_ros maintainers',

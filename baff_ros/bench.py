@@ -20,11 +20,12 @@ floor is the model's FLOPs divided by a dense matrix-product rate measured in th
 the same thread count, also interleaved.
 """
 
+import functools
 import os
 import platform
 import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, cast, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -50,7 +51,7 @@ def count_flops(model: nn.Module, size: Tuple[int, int]) -> int:
 
 
 def build_models(names: Sequence[str], num_classes: int = 19, seed: int = 0,
-                 baff: Optional[nn.Module] = None) -> Dict[str, nn.Module]:
+                 baff: Any = None) -> Dict[str, nn.Module]:
     """Build the benchmarked networks, untrained, deterministic; ``skipnet`` shares BAFF's.
 
     ``baff``: a trained BAFF-SkipNet to use instead of the untrained one (``skipnet`` is then
@@ -105,7 +106,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
               models: Sequence[str] = DEFAULT_MODELS, repeats: int = 10, warmup: int = 2,
               threads: int = 0, int8: bool = True, segmenter: bool = True,
               cache_dir: Optional[str] = None, quiet: bool = False,
-              model: Optional[Tuple[nn.Module, object, str]] = None) -> Dict[str, object]:
+              model: Optional[Tuple[nn.Module, Any, str]] = None) -> Dict[str, Any]:
     """Measure every (model, backend) at every size; see the module docstring for method.
 
     Args:
@@ -129,6 +130,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
     from baff_ros.engine.segmenter import Segmenter
     from baff_ros.export import parity_input
     from baff_ros.model.checkpoint import CheckpointMeta
+    from baff_ros.model.config import ModelConfig
 
     if repeats < 1 or warmup < 0:
         raise ValueError(f'repeats must be >= 1 and warmup >= 0, got {repeats}, {warmup}')
@@ -137,7 +139,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
     nets = build_models(models, baff=model[0] if model else None)
     device = 'cpu'
     mm = matmul_gflops(threads)
-    report: Dict[str, object] = {
+    report: Dict[str, Any] = {
         'machine': {'cpu': platform.processor() or platform.machine(),
                     'cores': os.cpu_count(), 'threads': threads,
                     'python': platform.python_version(),
@@ -161,7 +163,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
         if model:
             from baff_ros.data.synth import render_scene
 
-            image = np.ascontiguousarray(render_scene(tuple(size), 0)[0])
+            image = np.ascontiguousarray(render_scene((size[0], size[1]), 0)[0])
             mean, std = (np.asarray(v, np.float32) for v in (model[1].mean, model[1].std))
             batch = np.ascontiguousarray(
                 ((image / np.float32(255.0) - mean) / std).transpose(2, 0, 1)[None], np.float32)
@@ -169,7 +171,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
             batch = parity_input(size)
             image = np.ascontiguousarray(
                 ((batch[0].transpose(1, 2, 0) * 0.25 + 0.45).clip(0, 1) * 255).astype(np.uint8))
-        runners: List[Tuple[Dict[str, object], Callable[[], object]]] = []
+        runners: List[Tuple[Dict[str, Any], Callable[[], object]]] = []
         outputs: Dict[Tuple[str, str], np.ndarray] = {}
         created = []
         for mname, net in nets.items():
@@ -186,18 +188,20 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
                     continue
                 created.append(be)
                 outputs[(mname, bname)] = be.infer(batch)[0]
-                info = {'size': list(size), 'model': mname, 'backend': bname,
-                        'precision': 'fp32', 'description': be.description,
-                        'flops': flops, 'params': params, 'kind': 'bare'}
-                runners.append((info, lambda be=be: be.infer(batch)))
+                info: Dict[str, Any] = {
+                    'size': list(size), 'model': mname, 'backend': bname, 'precision': 'fp32',
+                    'description': be.description, 'flops': flops, 'params': params,
+                    'kind': 'bare'}
+                runners.append((info, functools.partial(be.infer, batch)))
                 if mname == 'baff' and segmenter:
-                    meta = model[1] if model else CheckpointMeta.default(net.cfg)
+                    meta = (model[1] if model else
+                            CheckpointMeta.default(cast(ModelConfig, net.cfg)))
                     sopts = BackendOptions(device=device, threads=threads, cache_dir=cache_dir)
                     seg = Segmenter.from_model(net, meta, bname, sopts, input_size=tuple(size))
                     created.append(seg.backend)
                     runners.append(({**info, 'kind': 'segmenter', 'description':
                                      seg.backend.description},
-                                    lambda seg=seg: seg(image)))
+                                    functools.partial(seg, image)))
             if mname == 'baff' and int8 and (mname, 'onnxruntime') in outputs:
                 opts = BackendOptions(device=device, threads=threads, head='logits',
                                       precision='int8', cache_dir=cache_dir)
@@ -211,16 +215,16 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
                 else:
                     created.append(be)
                     q = be.infer(batch)[0]
-                    ref = outputs[(mname, 'onnxruntime')]
+                    fp32 = outputs[(mname, 'onnxruntime')]
                     report['int8'].append({
                         'size': list(size), 'model': mname,
-                        'label_agreement_vs_fp32': float((q.argmax(1) == ref.argmax(1)).mean()),
-                        'max_abs_logit_diff_vs_fp32': float(np.abs(q - ref).max())})
+                        'label_agreement_vs_fp32': float((q.argmax(1) == fp32.argmax(1)).mean()),
+                        'max_abs_logit_diff_vs_fp32': float(np.abs(q - fp32).max())})
                     runners.append(({'size': list(size), 'model': mname,
                                      'backend': 'onnxruntime', 'precision': 'int8',
                                      'description': be.description, 'flops': flops,
                                      'params': params, 'kind': 'bare'},
-                                    lambda be=be: be.infer(batch)))
+                                    functools.partial(be.infer, batch)))
         for mname in nets:
             ref = outputs.get((mname, 'torch'))
             for bname in backends:
@@ -246,7 +250,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
                 gflops_samples.append(g)
         gflops = float(np.median(gflops_samples)) if gflops_samples else float('nan')
         for (info, _), ts in zip(runners, times):
-            entry = {**info, **_stats(ts)}
+            entry: Dict[str, Any] = {**info, **_stats(ts)}
             entry['floor_ms'] = info['flops'] / (gflops * 1e9) * 1e3
             entry['over_floor'] = entry['median_ms'] / entry['floor_ms']
             target = report['segmenter'] if info['kind'] == 'segmenter' else report['results']
@@ -266,9 +270,9 @@ def _find(rows: List[dict], **match) -> Optional[dict]:
     return None
 
 
-def evaluate_targets(report: Dict[str, object]) -> List[Dict[str, object]]:
+def evaluate_targets(report: Dict[str, Any]) -> List[Dict[str, Any]]:
     """Check the targets of docs/benchmarks.md against a report; one row per check."""
-    checks: List[Dict[str, object]] = []
+    checks: List[Dict[str, Any]] = []
     results = report['results']
     for p in report['parity']:
         checks.append({'check': f"labels agree {p['backends'][0]} vs {p['backends'][1]} "
@@ -316,7 +320,7 @@ def evaluate_targets(report: Dict[str, object]) -> List[Dict[str, object]]:
     return checks
 
 
-def format_table(report: Dict[str, object]) -> str:
+def format_table(report: Dict[str, Any]) -> str:
     """Markdown table of the results, the Segmenter rows and the checks."""
     lines = [f"matrix product: {report['matmul_gflops']:.1f} GFLOP/s fp32 on "
              f"{report['machine']['threads']} thread(s); BAFF weights: "
@@ -339,7 +343,7 @@ def format_table(report: Dict[str, object]) -> str:
     return '\n'.join(lines)
 
 
-def plot(report: Dict[str, object], path: os.PathLike) -> None:
+def plot(report: Dict[str, Any], path: os.PathLike) -> None:
     """Bar chart of median latency per model and backend, one panel per size (Agg)."""
     import matplotlib
     matplotlib.use('Agg')

@@ -32,11 +32,11 @@ import os
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple
 
-from cityscapesscripts.helpers.labels import category2labels, id2label, labels as CS_LABELS
 import numpy as np
 
 from baff_ros.atomic import replacing, write_text
-from baff_ros.data.labels import CLASS_NAMES, IGNORE_ID, NUM_CLASSES, TRAIN_CLASSES
+from baff_ros.data.labels import (category2labels, CLASS_NAMES, id2label, IGNORE_ID,
+                                  labels as CS_LABELS, NUM_CLASSES, TRAIN_CLASSES)
 
 #: Average instance size per class in pixels, from the official evaluation script (used as is).
 AVG_CLASS_SIZE: Dict[str, float] = {

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 import json
 import os
 from pathlib import Path
-from typing import Any, Dict, Optional, Sequence, Tuple
+from typing import Any, cast, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -68,12 +68,17 @@ class Parity:
         logits_ok = self.max_abs_logit_diff is None or self.max_abs_logit_diff <= logit_tol
         return logits_ok and self.label_agreement >= agreement_min
 
-    def to_dict(self) -> Dict[str, object]:
+    def to_dict(self) -> Dict[str, Any]:
         """JSON-ready form."""
         return {'max_abs_logit_diff': self.max_abs_logit_diff,
                 'label_agreement': self.label_agreement,
                 'max_abs_weight_diff': self.max_abs_weight_diff, 'size': list(self.size),
                 'max_abs_confidence_diff': self.max_abs_confidence_diff}
+
+
+def _hw(size: Sequence[int]) -> Tuple[int, int]:
+    """(height, width) of a size given as any sequence."""
+    return cast(Tuple[int, int], tuple(size))
 
 
 def parity_input(size: Tuple[int, int], seed: int = 0) -> np.ndarray:
@@ -114,7 +119,7 @@ def onnx_parity(model: torch.nn.Module, onnx_path: Path, size: Tuple[int, int],
     wdiff = max((float(np.abs(a - b.numpy()).max()) for a, b in zip(weights, ref_w)),
                 default=0.0)
     return Parity(float(np.abs(logits - ref).max()),
-                  float((logits.argmax(1) == ref.argmax(1)).mean()), wdiff, tuple(size))
+                  float((logits.argmax(1) == ref.argmax(1)).mean()), wdiff, _hw(size))
 
 
 def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[int, int],
@@ -141,7 +146,7 @@ def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[
         ref = [t.numpy() for t in graph(torch.from_numpy(x))]
     wdiff = max((float(np.abs(a - b).max()) for a, b in zip(weights, ref[2:])), default=0.0)
     cdiff = float(np.abs(confidence.astype(np.int16) - ref[1].astype(np.int16)).max())
-    return Parity(None, float((labels == ref[0]).mean()), wdiff, tuple(size), cdiff)
+    return Parity(None, float((labels == ref[0]).mean()), wdiff, _hw(size), cdiff)
 
 
 def export_metadata(model: torch.nn.Module, meta: Optional[CheckpointMeta],
@@ -173,9 +178,9 @@ def export_metadata(model: torch.nn.Module, meta: Optional[CheckpointMeta],
 
             classes = next(m for m in reversed(list(model.modules()))
                            if hasattr(m, 'out_channels')).out_channels
-            config = ModelConfig(num_classes=classes)
+            config = ModelConfig(num_classes=cast(int, classes))
         meta = CheckpointMeta.default(config)
-    meta = replace(meta, input_size=tuple(size))
+    meta = replace(meta, input_size=_hw(size))
     fusion = tuple(o[len('weights_'):] for o in outputs if o.startswith('weights_'))
     return ExportMeta(meta=meta, fusion_points=fusion, dynamic=dynamic, head=head,
                       outputs=tuple(outputs), model_hash=model_hash(model),
@@ -212,7 +217,7 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str = 'onnx',
                  device: str = 'cuda', precision: str = 'fp16',
                  parity_size: Optional[Tuple[int, int]] = None,
                  meta: Optional[CheckpointMeta] = None, source: Optional[os.PathLike] = None,
-                 head: str = 'logits') -> Dict[str, object]:
+                 head: str = 'logits') -> Dict[str, Any]:
     """Export and verify. Returns a report; raises BackendError on failure.
 
     ONNX: write, ``onnx.checker``, store the metadata, read it back, parity vs PyTorch in
@@ -253,7 +258,7 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str = 'onnx',
 def _export(model: torch.nn.Module, out: Path, fmt: str, size: Tuple[int, int], dynamic: bool,
             with_weights: bool, opset: int, device: str, precision: str,
             parity_size: Optional[Tuple[int, int]], meta: Optional[CheckpointMeta],
-            source: Optional[os.PathLike], head: str) -> Dict[str, object]:
+            source: Optional[os.PathLike], head: str) -> Dict[str, Any]:
     if fmt == 'onnx':
         export_onnx(model, out, size, head=head, with_weights=with_weights,
                     dynamic=dynamic, opset=opset)
@@ -265,7 +270,7 @@ def _export(model: torch.nn.Module, out: Path, fmt: str, size: Tuple[int, int], 
         metadata = export_metadata(model, meta, source, size, dynamic, head, outputs, opset)
         write_onnx_metadata(out, metadata)
         read_onnx_meta(out)  # what a runtime will read: parsable and complete
-        report: Dict[str, object] = {
+        report: Dict[str, Any] = {
             'format': 'onnx', 'path': str(out), 'opset': opset, 'dynamic': dynamic,
             'head': head, 'inputs': [i.name for i in proto.graph.input], 'outputs': outputs,
             'metadata': metadata.to_dict()}
@@ -288,7 +293,8 @@ def _export(model: torch.nn.Module, out: Path, fmt: str, size: Tuple[int, int], 
         try:
             shutil.copyfile(backend.engine_path, out)
             is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
-            fusion = list(model.fusion_names) if with_weights and is_baff else []
+            fusion = (list(cast(Sequence[str], model.fusion_names))
+                      if with_weights and is_baff else [])
             metadata = export_metadata(model, meta, source, size, False, backend.head,
                                        graph_outputs(backend.head, fusion), DEFAULT_OPSET,
                                        precision=precision, built_with=backend.description)

@@ -346,7 +346,7 @@ def portable_config(config: Dict[str, Any]) -> Dict[str, Any]:
 
 
 def _describe_data(root: Path) -> Dict[str, Any]:
-    from baff_ros.commands.synth import INFO_FILE
+    from baff_ros.data.synth import INFO_FILE
 
     info = root / INFO_FILE
     if info.is_file():

@@ -24,7 +24,6 @@ from pathlib import Path
 import shutil
 import sys
 
-import cv2
 import numpy as np
 
 TOPIC = '/camera/image_raw/compressed'
@@ -66,6 +65,7 @@ def main(argv=None) -> int:
 
     from baff_ros.bag import BagOutput
     from baff_ros.data.synth import render_sequence
+    from baff_ros.ros.image_codec import rgb_to_compressed
 
     h, w = (int(v) for v in args.size.split('x'))
     images, _labels = render_sequence(args.frames, (h, w), args.seed)
@@ -85,12 +85,9 @@ def main(argv=None) -> int:
                 stamp=t['builtin_interfaces/msg/Time'](sec=stamp_ns // 10**9,
                                                        nanosec=stamp_ns % 10**9),
                 frame_id=FRAME_ID)
-            ok, jpeg = cv2.imencode('.jpg', cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR),
-                                    [cv2.IMWRITE_JPEG_QUALITY, args.quality])
-            if not ok:
-                raise RuntimeError('JPEG encoding failed')
-            msg = t['sensor_msgs/msg/CompressedImage'](header=header, format='rgb8; jpeg '
-                                                       'compressed bgr8', data=jpeg.ravel())
+            jpeg = rgb_to_compressed(rgb, header, 'jpeg', args.quality)
+            msg = t['sensor_msgs/msg/CompressedImage'](
+                header=header, format=jpeg.format, data=np.frombuffer(jpeg.data, np.uint8))
             # CameraInfo first, as image_transport camera publishers do: the frame's info is
             # there when the frame arrives.
             bag.write(INFO_TOPIC, camera_info(ts, header, h, w), stamp_ns, qos=sensor)

@@ -349,3 +349,26 @@ def test_close_deletes_the_participant_even_while_its_writer_is_referenced():
         assert kept is not None
     finally:
         fresh.close()
+
+
+def test_spin_serves_until_timeout_stop_or_close():
+    """``baff-ros node`` waits in DdsNode.spin: --duration, SIGTERM's event, or close()."""
+    from baff_ros.ros.dds.node import DdsNode
+    from baff_ros.ros.params import NodeParams
+
+    node = DdsNode(NodeParams(), domain_id=DOMAIN, name='spin_check')
+    try:
+        t0 = time.monotonic()
+        node.spin(timeout=0.7)
+        assert 0.7 <= time.monotonic() - t0 < 1.5  # the whole timeout, not one 0.5 s slice
+        stop = threading.Event()
+        threading.Timer(0.2, stop.set).start()
+        t0 = time.monotonic()
+        node.spin(stop, timeout=30)
+        assert time.monotonic() - t0 < 5
+        threading.Timer(0.2, node.close).start()
+        t0 = time.monotonic()
+        node.spin(stop=threading.Event())
+        assert time.monotonic() - t0 < 5
+    finally:
+        node.close()

@@ -94,6 +94,9 @@ ELSEWHERE: List[Tuple[str, Optional[str], str, str]] = [
      'BLOCKED = (', 'the torch-free deployment (docs/engine.md): the ONNX path runs with torch '
      'and the other left-out packages unimportable; installing needs PyPI'),
     (r'make (venv )?\w+ TORCH=', 'test/test_packaging.py', 'TORCH=', 'the builds it selects'),
+    (r"pip install 'baff_ros\[eval\]'", 'test/test_labels.py', 'cityscapesscripts',
+     'the eval extra: the test suite has it (setup.py dev) for the label-table and parity '
+     'tests; installing needs PyPI'),
 ]
 
 #: Per command: option -> small value ('' drops the option), and options added when absent.

@@ -61,6 +61,18 @@ def test_pep257():
 
 
 @pytest.mark.linter
+def test_mypy(tmp_path):
+    """mypy over baff_ros/ with setup.cfg's [mypy] configuration finds nothing."""
+    if not importlib.util.find_spec('mypy'):
+        pytest.skip('mypy not installed (setup.py extra "dev")')
+    res = subprocess.run([sys.executable, '-m', 'mypy', '--config-file', 'setup.cfg',
+                          '--cache-dir', str(tmp_path / 'mypy_cache')], cwd=ROOT,
+                         capture_output=True, text=True, timeout=600)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert 'Success: no issues found' in res.stdout, res.stdout
+
+
+@pytest.mark.linter
 def test_copyright():
     if importlib.util.find_spec('ament_copyright'):
         from ament_copyright.main import main

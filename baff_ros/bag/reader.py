@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 import re
 import struct
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Generator, Iterator, List, Optional, Sequence, Tuple
 import zlib
 
 IMAGE_TYPES = ('sensor_msgs/msg/Image', 'sensor_msgs/msg/CompressedImage')
@@ -162,7 +162,8 @@ class BagInput:
                                      ) from exc
         return list(self.reader.connections)
 
-    def _read(self, connections: Sequence = ()) -> Iterator[Tuple[Any, int, bytes]]:
+    def _read(self, connections: Sequence = ()
+              ) -> Generator[Tuple[Any, int, bytes], None, None]:
         """Raw messages (connection, timestamp ns, CDR) of ``connections`` (all if empty)."""
         return self.reader.messages(connections=connections)
 
@@ -285,7 +286,7 @@ class McapFile:
         self.schemas: Dict[int, Any] = {}
         self.channels: Dict[int, Any] = {}
 
-    def messages(self) -> Iterator[Any]:
+    def messages(self) -> Generator[Any, None, None]:
         """Yield the intact mcap ``Message`` records in file order, by log time per chunk."""
         from mcap.opcode import Opcode
 
@@ -452,8 +453,8 @@ class SalvagedBag(BagInput):
                 self._connection[i, cid] = Connection(
                     len(self._connection), channel.topic,
                     schema.name if schema else '__schemaless__',
-                    MessageDefinition(fmt, schema.data.decode(errors='replace')) if fmt else
-                    MessageDefinition(MessageDefinitionFormat.NONE, ''),
+                    MessageDefinition(fmt, schema.data.decode(errors='replace'))
+                    if fmt and schema else MessageDefinition(MessageDefinitionFormat.NONE, ''),
                     '', counts[cid], ConnectionExtRosbag2(channel.message_encoding, qos), self)
             notes.append(
                 f'read all {self.counts[-1]} messages of {mcap.path} (intact)'
@@ -472,7 +473,8 @@ class SalvagedBag(BagInput):
                            f'({type(exc).__name__}: {exc})') from exc
         return connections
 
-    def _read(self, connections: Sequence = ()) -> Iterator[Tuple[Any, int, bytes]]:
+    def _read(self, connections: Sequence = ()
+              ) -> Generator[Tuple[Any, int, bytes], None, None]:
         wanted = {c.id for c in connections}
         for i, (mcap, count) in enumerate(zip(self.files, self.counts)):
             # Read again from the start; stop where the first pass did.

@@ -74,7 +74,7 @@ class MontageVideo:
         if self._writer is None:
             self._pending = PendingFile(self.path)
             self._writer = cv2.VideoWriter(str(self._pending.tmp),
-                                           cv2.VideoWriter_fourcc(*'mp4v'), self.fps, (w, h))
+                                           cv2.VideoWriter.fourcc(*'mp4v'), self.fps, (w, h))
             if not self._writer.isOpened():
                 self.close(keep=False)
                 raise OSError(f'{self.path}: cannot open a video writer (mp4v)')
@@ -83,7 +83,7 @@ class MontageVideo:
 
     def close(self, keep: bool = True) -> None:
         """Finish the video and rename it into place (``keep=False``: discard it instead)."""
-        if self._writer is None:
+        if self._writer is None or self._pending is None:
             return
         self._writer.release()
         self._writer = None

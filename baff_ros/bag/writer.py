@@ -20,7 +20,7 @@ import re
 import shutil
 import tempfile
 import threading
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Callable, cast, Dict, Literal, Optional, Tuple
 
 STORAGES = ('mcap', 'sqlite3')
 #: Output compression: none, or zstd chunk compression (mcap only: MCAP's own chunk
@@ -142,7 +142,9 @@ class BagOutput:
         register_vision_msgs(typestore)
         plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
         self._staged = self.partial / f'{self.path.name}_0'
-        self.writer = Writer(self._staged, version=version, storage_plugin=plugin)
+        # (checked against BAG_VERSIONS above; rosbags types the argument as Literal[8, 9])
+        self.writer = Writer(self._staged, version=cast(Literal[8, 9], version),
+                             storage_plugin=plugin)
         if compression == 'zstd':
             # STORAGE mode = compressed MCAP chunks (not rosbag2's file/message compression,
             # which plain MCAP readers cannot open).
@@ -159,12 +161,13 @@ class BagOutput:
         # written in the caller's thread.
         if background and storage == 'mcap':
             self._queue = queue.Queue(self.QUEUE_SIZE)
-            self._thread = threading.Thread(target=self._drain, name='bag-writer', daemon=True)
+            self._thread = threading.Thread(target=self._drain, args=(self._queue,),
+                                            name='bag-writer', daemon=True)
             self._thread.start()
 
-    def _drain(self) -> None:
+    def _drain(self, jobs: queue.Queue) -> None:
         while True:
-            job: Optional[Tuple[Callable[..., None], tuple]] = self._queue.get()
+            job: Optional[Tuple[Callable[..., None], tuple]] = jobs.get()
             if job is None:
                 return
             if self._error is None:
@@ -182,7 +185,7 @@ class BagOutput:
             self._queue.put((fn, args))
 
     def _finish_queue(self) -> None:
-        if self._thread is not None:
+        if self._thread is not None and self._queue is not None:
             self._queue.put(None)
             self._thread.join()
             self._thread = None

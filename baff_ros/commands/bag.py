@@ -16,10 +16,10 @@
 import argparse
 import logging
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Sequence
 
 from baff_ros.bag.writer import BAG_VERSIONS, COMPRESSIONS, STORAGES
-from baff_ros.commands.common import add_backend_args, add_model_args, BACKEND_DEFAULTS, note
+from baff_ros.commands.common import add_backend_args, add_model_args, given_backend_args, note
 
 HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
         'a new bag')
@@ -88,26 +88,28 @@ def parse_outputs(text: str) -> Dict[str, bool]:
     return {f'publish_{name}': name in names for name in OUTPUTS}
 
 
-def node_params(args: argparse.Namespace, **fixed: Any):
-    """Build the node parameters from --params, model/backend options, --outputs and -p."""
+def node_params(args: argparse.Namespace, params_file: Optional[str] = None,
+                overrides: Sequence[str] = ()):
+    """Build the node parameters for ``bag`` and ``demo``.
+
+    In order, later wins: ``params_file``, then the model/inference options and ``--outputs``
+    given on the command line (an option given wins even where it equals its default), then
+    the ``-p NAME:=VALUE`` ``overrides``.
+    """
     from baff_ros.ros.params import load_params_file, NodeParams, parse_param_override
 
-    values: Dict[str, Any] = dict(load_params_file(args.params)) if args.params else {}
+    values: Dict[str, Any] = dict(load_params_file(params_file)) if params_file else {}
     values.update(getattr(args, 'outputs', None) or {})
     if args.model:
         values['model'] = args.model
     if args.config:
         values['model_config'] = args.config
-    for name, default in BACKEND_DEFAULTS.items():
-        # An option given on the command line wins over the parameter file.
-        if getattr(args, name) != default or name not in values:
-            values[name] = getattr(args, name)
+    values.update(given_backend_args(args))
     if args.size:
         values['input_size'] = list(args.size)
-    for item in args.param:
+    for item in overrides:
         name, value = parse_param_override(item)
         values[name] = value
-    values.update(fixed)
     return NodeParams.from_dict(values)
 
 
@@ -131,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
     from baff_ros.bag.process import process_bag
 
     logging.basicConfig(level=logging.INFO, format='%(message)s')
-    params = node_params(args)
+    params = node_params(args, args.params, args.param)
     if args.video and not params.publish_overlay:
         raise ValueError('--video draws the overlay output: add overlay to --outputs')
     on_frame, video = make_video_callback(args.video)

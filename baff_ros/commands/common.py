@@ -15,7 +15,7 @@
 
 import argparse
 import sys
-from typing import Optional, Tuple
+from typing import Any, Dict, Tuple
 
 
 def parse_size(text: str) -> Tuple[int, int]:
@@ -42,8 +42,11 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                         'inline pairs such as fusion=add,width_mult=0.5')
 
 
-#: Defaults of the inference options (also what "not given on the command line" means).
-BACKEND_DEFAULTS = {'backend': 'auto', 'device': 'cpu', 'precision': 'fp32', 'threads': 0}
+#: Defaults of the inference options. The options themselves default to None, so that a value
+#: given on the command line is told apart from the default even where it equals it:
+#: ``baff-ros bag --params gpu.yaml --device cpu`` runs on the CPU (:func:`given_backend_args`).
+BACKEND_DEFAULTS: Dict[str, Any] = {'backend': 'auto', 'device': 'cpu', 'precision': 'fp32',
+                                    'threads': 0}
 
 
 def add_backend_args(parser: argparse.ArgumentParser) -> None:
@@ -52,16 +55,26 @@ def add_backend_args(parser: argparse.ArgumentParser) -> None:
 
     g = parser.add_argument_group('inference')
     d = BACKEND_DEFAULTS
-    g.add_argument('--backend', default=d['backend'], choices=('auto',) + backend_names(),
-                   help='inference runtime (default: %(default)s)')
-    g.add_argument('--device', default=d['device'],
-                   help='cpu, cuda or cuda:N (default: %(default)s)')
-    g.add_argument('--precision', default=d['precision'], choices=('fp32', 'fp16', 'int8'),
-                   help='numeric precision (default: %(default)s)')
-    g.add_argument('--threads', type=int, default=d['threads'],
-                   help='CPU threads for inference, 0 = runtime default')
+    g.add_argument('--backend', choices=('auto',) + backend_names(),
+                   help=f'inference runtime (default: {d["backend"]})')
+    g.add_argument('--device', help=f'cpu, cuda or cuda:N (default: {d["device"]})')
+    g.add_argument('--precision', choices=('fp32', 'fp16', 'int8'),
+                   help=f'numeric precision (default: {d["precision"]})')
+    g.add_argument('--threads', type=int,
+                   help=f'CPU threads for inference, {d["threads"]} = runtime default')
     g.add_argument('--size', type=parse_size, metavar='HxW',
                    help="network input size, multiples of 32 (default: the model's)")
+
+
+def given_backend_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """Return the inference options given on the command line, name -> value (absent: left out)."""
+    return {name: value for name in BACKEND_DEFAULTS
+            if (value := getattr(args, name, None)) is not None}
+
+
+def backend_args(args: argparse.Namespace) -> Dict[str, Any]:
+    """Return every inference option: as given on the command line, else its default."""
+    return {**BACKEND_DEFAULTS, **given_backend_args(args)}
 
 
 def note(message: str) -> None:
@@ -85,33 +98,17 @@ def load_model_from_args(args: argparse.Namespace):
     return model, meta
 
 
-def load_artefact_from_args(args: argparse.Namespace):
-    """Load what --model/--config name (checkpoint, .onnx, engine) and note what it is."""
-    from baff_ros.engine.artefacts import load_artefact
+def segmenter_from_args(args: argparse.Namespace, output_size: str = 'input',
+                        with_weights: bool = True):
+    """Create a Segmenter from the model and inference arguments (notes what was loaded)."""
+    from baff_ros.engine import BackendOptions
+    from baff_ros.engine.models import load_segmenter
 
-    artefact = load_artefact(args.model, args.config)
-    note(artefact.description)
-    return artefact
-
-
-def make_segmenter(args: argparse.Namespace, output_size: str = 'input',
-                   with_weights: bool = True, model_meta: Optional[tuple] = None):
-    """Create a Segmenter from the model and inference arguments.
-
-    ``model_meta``: an already loaded (model, meta) pair instead of --model/--config.
-    """
-    from baff_ros.engine import BackendOptions, Segmenter
-
-    options = BackendOptions(device=args.device, precision=args.precision, threads=args.threads,
-                             with_weights=with_weights)
-    if model_meta is not None:
-        model, meta = model_meta
-        seg = Segmenter.from_model(model, meta, backend=args.backend, options=options,
-                                   input_size=args.size, output_size=output_size)
-    else:
-        seg = Segmenter.from_artefact(load_artefact_from_args(args), backend=args.backend,
-                                      options=options, input_size=args.size,
-                                      output_size=output_size)
+    opts = backend_args(args)
+    options = BackendOptions(device=opts['device'], precision=opts['precision'],
+                             threads=opts['threads'], with_weights=with_weights)
+    seg = load_segmenter(args.model, args.config, backend=opts['backend'], options=options,
+                         input_size=args.size, output_size=output_size, log=note)
     note(f'backend: {seg.backend.description}; network input {seg.input_size[0]}x'
          f'{seg.input_size[1]}')
     return seg

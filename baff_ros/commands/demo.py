@@ -70,7 +70,6 @@ def run(args: argparse.Namespace) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     src = Path(args.bag) if args.bag else find_sample_bag()
     note(f'input bag: {src}')
-    args.params, args.param = None, []
     params = node_params(args)
     video_path = out_dir / 'montage.mp4'
     on_video, video = make_video_callback(str(video_path))

@@ -18,7 +18,8 @@ import json
 import math
 from pathlib import Path
 
-from baff_ros.commands.common import add_backend_args, add_model_args, make_segmenter, note
+from baff_ros.commands.common import (add_backend_args, add_model_args, note,
+                                      segmenter_from_args)
 
 HELP = ('evaluate <stem>_labels.png predictions (--pred) or a model on a Cityscapes-layout split; '
         'same numbers as cityscapesscripts')
@@ -47,7 +48,7 @@ def evaluate_model(args: argparse.Namespace):
     from baff_ros.evaluate import Evaluator, read_instances
 
     samples = list_samples(args.root, args.split)
-    seg = make_segmenter(args, output_size='input', with_weights=False)
+    seg = segmenter_from_args(args, output_size='input', with_weights=False)
     ev = Evaluator()
     try:
         for s in progress_bar(samples, unit='img', disable=len(samples) < 8):

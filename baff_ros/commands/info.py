@@ -42,6 +42,8 @@ def show_exported(args: argparse.Namespace) -> int:
         print(json.dumps(describe_dict(artefact), indent=2))
         return 0
     export = artefact.export
+    if export is None:  # show_exported is called for exported models only
+        raise ValueError(f'{args.model}: not an exported model')
     print(f'{artefact.kind}: {artefact.path}')
     print(export.summary())
     print(f"outputs: {', '.join(export.outputs)}")

@@ -84,11 +84,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         node.start()
         print(READY_LINE, file=sys.stderr, flush=True)
-        if args.duration is not None:
-            stop.wait(args.duration)
-        else:
-            while not stop.wait(0.5):
-                pass
+        node.spin(stop, args.duration)
     except KeyboardInterrupt:
         pass
     finally:

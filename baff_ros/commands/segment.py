@@ -21,7 +21,8 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-from baff_ros.commands.common import add_backend_args, add_model_args, make_segmenter, note
+from baff_ros.commands.common import (add_backend_args, add_model_args, note,
+                                      segmenter_from_args)
 from baff_ros.ros.image_codec import ImageCodecError, read_image_file
 
 HELP = 'segment image files; write <stem>_labels.png, _color.png, _overlay.png, _weights_<k>.png'
@@ -102,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
     names = output_names(args.images)  # before any work: a clash writes nothing
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
-    seg = make_segmenter(args)
+    seg = segmenter_from_args(args)
     lut = palette_lut(seg.meta.palette)
     failed = []
     infer_ms = []

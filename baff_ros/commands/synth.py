@@ -19,9 +19,6 @@ from pathlib import Path
 from baff_ros.atomic import write_text
 from baff_ros.commands.common import note, parse_size
 
-#: Written next to leftImg8bit/ and gtFine/; its description goes into checkpoints.
-INFO_FILE = 'synth_info.json'
-
 HELP = 'generate synthetic street scenes in the Cityscapes layout (leftImg8bit/, gtFine/)'
 
 
@@ -41,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     import json
     import time
 
-    from baff_ros.data.synth import write_dataset
+    from baff_ros.data.synth import INFO_FILE, write_dataset
 
     h, w = args.size
     if min(h, w) < 32 or max(h, w) > 8192:

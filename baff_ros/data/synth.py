@@ -34,12 +34,16 @@ from dataclasses import dataclass, field
 import hashlib
 import math
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Tuple
 
 import cv2
 import numpy as np
 
 from baff_ros.atomic import write_image
+
+#: Written by ``baff-ros synth`` next to leftImg8bit/ and gtFine/; ``baff-ros train`` puts its
+#: description into the checkpoints it writes.
+INFO_FILE = 'synth_info.json'
 
 # Cityscapes label IDs (not train IDs) of the classes drawn.
 ROAD, SIDEWALK, BUILDING, WALL, FENCE, POLE = 7, 8, 11, 12, 13, 17
@@ -513,7 +517,7 @@ def render_sequence(n_frames: int, size: Tuple[int, int], seed: int, speed: floa
 
 
 def train_ids(label_ids: np.ndarray) -> np.ndarray:
-    """Label IDs -> train IDs (255 for ignored), through cityscapesscripts' table."""
+    """Label IDs -> train IDs (255 for ignored), through the Cityscapes label table."""
     from baff_ros.data.labels import id_to_train_id_lut
 
     return id_to_train_id_lut()[label_ids]
@@ -557,24 +561,3 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
         write_image(gt_dir / f'{stem}_gtFine_instanceIds.png', inst.astype(np.uint16))
         write_image(gt_dir / f'{stem}_gtFine_color.png', cv2.cvtColor(lut[tid], cv2.COLOR_RGB2BGR))
     return counts
-
-
-def tree_digest(root: Path, patterns: Sequence[str] = ('**/*.png',)) -> str:
-    """SHA-256 over the relative paths and bytes of every file (determinism checks)."""
-    h = hashlib.sha256()
-    root = Path(root)
-    files = sorted({p for pat in patterns for p in root.glob(pat) if p.is_file()})
-    for p in files:
-        h.update(str(p.relative_to(root)).encode())
-        h.update(p.read_bytes())
-    return h.hexdigest()
-
-
-def class_histogram(labels: Sequence[np.ndarray], ids: Optional[Sequence[int]] = None
-                    ) -> Dict[int, int]:
-    """Pixels per label ID over a set of label maps."""
-    counts = np.zeros(256, np.int64)
-    for lab in labels:
-        counts += np.bincount(lab.ravel(), minlength=256)
-    keys = ids if ids is not None else np.nonzero(counts)[0]
-    return {int(k): int(counts[k]) for k in keys}

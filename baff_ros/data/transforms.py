@@ -25,7 +25,11 @@ import cv2
 import numpy as np
 
 from baff_ros.data.labels import IGNORE_ID
-from baff_ros.model.checkpoint import IMAGENET_MEAN, IMAGENET_STD
+
+#: Per-channel RGB mean and std of ImageNet (on 0..1 values): the normalisation the pretrained
+#: encoder expects, and the default a checkpoint records (:class:`baff_ros.model.checkpoint`).
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 def sample_rng(seed: int, epoch: int, index: int) -> np.random.Generator:

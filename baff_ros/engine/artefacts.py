@@ -34,7 +34,7 @@ import hashlib
 import json
 import os
 from pathlib import Path
-from typing import Any, BinaryIO, Dict, List, Optional, Sequence, Tuple
+from typing import Any, BinaryIO, cast, Dict, List, Optional, Sequence, Tuple, Union
 
 from baff_ros.engine.backends.base import BackendError, BackendOptions, HEADS
 from baff_ros.model.checkpoint import CheckpointMeta
@@ -182,9 +182,11 @@ class ExportMeta:
                    ModelConfig(num_classes=len(classes), fusion='baff' if fusion else 'add'))
             meta = CheckpointMeta(
                 config=cfg, class_names=tuple(classes),
-                palette=tuple(tuple(int(v) for v in c) for c in data['palette']),
-                mean=tuple(float(v) for v in data['mean']),
-                std=tuple(float(v) for v in data['std']), input_size=tuple(size),
+                palette=cast(Tuple[Tuple[int, int, int], ...],
+                             tuple(tuple(int(v) for v in c) for c in data['palette'])),
+                mean=cast(Tuple[float, float, float], tuple(float(v) for v in data['mean'])),
+                std=cast(Tuple[float, float, float], tuple(float(v) for v in data['std'])),
+                input_size=tuple(size),
                 provenance=dict(data.get('provenance') or {}),
                 metrics=dict(data.get('metrics') or {}))
             opset = data.get('opset')
@@ -430,7 +432,7 @@ class Artefact:
         return name, options
 
 
-def artefact_kind(path: os.PathLike) -> Optional[str]:
+def artefact_kind(path: Union[str, os.PathLike]) -> Optional[str]:
     """``'onnx'``, ``'tensorrt'`` or ``'checkpoint'`` by file suffix; None for another suffix."""
     suffix = Path(path).suffix.lower()
     if suffix in ONNX_SUFFIXES:
@@ -444,7 +446,7 @@ def artefact_kind(path: os.PathLike) -> Optional[str]:
 
 def is_exported(model: Optional[str]) -> bool:
     """Whether ``--model`` names an exported model (.onnx, .engine, .plan) by its suffix."""
-    return bool(model) and artefact_kind(str(model)) in ('onnx', 'tensorrt')
+    return bool(model) and (artefact_kind(str(model)) or '') in ('onnx', 'tensorrt')
 
 
 def load_artefact(model: Optional[str] = None, config: Optional[str] = None) -> Artefact:
@@ -462,7 +464,7 @@ def load_artefact(model: Optional[str] = None, config: Optional[str] = None) -> 
         if config is not None:
             raise ValueError('give either --model or --config, not both')
         path = Path(str(model)).expanduser()
-        kind = artefact_kind(path)
+        kind = 'onnx' if artefact_kind(path) == 'onnx' else 'tensorrt'
         if not path.is_file():
             raise ArtefactError(f'{path}: no such file')
         export = read_onnx_meta(path) if kind == 'onnx' else read_engine_meta(path)
@@ -484,9 +486,9 @@ def load_artefact(model: Optional[str] = None, config: Optional[str] = None) -> 
             '(--model model.onnx, see docs/engine.md)') from None
     from baff_ros.engine.models import checkpoint_path, load_model
 
-    path = checkpoint_path(model, config)
+    checkpoint = checkpoint_path(model, config)
     net, meta, what = load_model(model, config)
-    return Artefact('checkpoint' if path else 'untrained', path, meta, model=net,
+    return Artefact('checkpoint' if checkpoint else 'untrained', checkpoint, meta, model=net,
                     description=what)
 
 

@@ -13,18 +13,22 @@
 # limitations under the License.
 """Finding and loading models: bundled names, checkpoint paths, or an untrained config.
 
-Exported models (.onnx, TensorRT engines) are loaded by :mod:`baff_ros.engine.artefacts`.
+Exported models (.onnx, TensorRT engines) are read by :mod:`baff_ros.engine.artefacts`.
+:func:`load_segmenter` is the one way from a model name to a running Segmenter: the CLI
+commands, the offline bag tool, the demo and both node adapters load through it.
 """
 
 import os
 from pathlib import Path
 import sys
-from typing import List, Optional, Tuple, TYPE_CHECKING
+from typing import Callable, List, Optional, Tuple, TYPE_CHECKING
 
 from baff_ros.model.checkpoint import CheckpointError, CheckpointMeta
 from baff_ros.model.config import ModelConfig
 
 if TYPE_CHECKING:  # torch: imported by load_model only, never for exported artefacts
+    from baff_ros.engine.backends import BackendOptions
+    from baff_ros.engine.segmenter import Segmenter
     from baff_ros.model.skipnet import BAFFSkipNet
 
 #: The bundled checkpoint every command and the node use when no --model is given.
@@ -132,3 +136,30 @@ def load_model(model: Optional[str] = None, config: Optional[str] = None
     meta = CheckpointMeta.default(cfg, provenance={'trained': False})
     return net, meta, (f'model: UNTRAINED {cfg.fusion} model built from config ({cfg}); '
                        'no checkpoint given or found, so its outputs are meaningless')
+
+
+def load_segmenter(model: Optional[str] = None, config: Optional[str] = None, *,
+                   backend: str = 'auto', options: Optional['BackendOptions'] = None,
+                   input_size: Optional[Tuple[int, int]] = None, output_size: str = 'input',
+                   log: Optional[Callable[[str], None]] = None) -> 'Segmenter':
+    """Load a model (checkpoint, exported model or untrained config) and wrap it in a Segmenter.
+
+    Args:
+        model: as for :func:`baff_ros.engine.artefacts.load_artefact` (None: the bundled
+            default checkpoint).
+        config: with no model, the architecture of an untrained model.
+        backend: inference runtime, ``auto`` or a backend name.
+        options: device, precision, threads, weight-map output (default: CPU, fp32).
+        input_size: network input (H, W); None for the model's own.
+        output_size: ``input`` (results at the frame's size) or ``network``.
+        log: gets one line naming what was loaded (kind, path, summary of its metadata).
+    """
+    from baff_ros.engine.artefacts import load_artefact
+    from baff_ros.engine.backends import BackendOptions
+    from baff_ros.engine.segmenter import Segmenter
+
+    artefact = load_artefact(model, config)
+    if log:
+        log(artefact.description)
+    return Segmenter.from_artefact(artefact, backend=backend, options=options or BackendOptions(),
+                                   input_size=input_size, output_size=output_size)

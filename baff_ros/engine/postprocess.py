@@ -19,7 +19,7 @@ that outputs logits). Loops over the K class planes rather than reducing along a
 twice as fast as numpy's strided ``argmax(axis=0)`` + ``exp`` on the whole volume.
 """
 
-from typing import Tuple
+from typing import Any, Tuple
 
 import cv2
 import numpy as np
@@ -61,6 +61,8 @@ def labels_and_confidence(logits: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
 
 #: Mixed cells per step of :func:`labels_from_scores` (bounds its temporary to ~20 MB at K=19).
 _CELL_CHUNK = 4096
+#: cv2.gemm's third operand, unused (beta = 0): an empty matrix.
+_NO_TERM = np.empty((0, 0), np.float32)
 
 
 def labels_from_scores(scores: np.ndarray, factor: int) -> Tuple[np.ndarray, np.ndarray]:
@@ -101,8 +103,8 @@ def labels_from_scores(scores: np.ndarray, factor: int) -> Tuple[np.ndarray, np.
     # Bilinear weights of the four corners (top-left, top-right, bottom-left, bottom-right)
     # for each of the f x f pixels of a cell.
     row, col = t[:, None], t[None, :]
-    corner_weights = np.stack([(1 - row) * (1 - col), (1 - row) * col, row * (1 - col),
-                               row * col]).reshape(4, f * f)
+    corner_weights: Any = np.stack([(1 - row) * (1 - col), (1 - row) * col, row * (1 - col),
+                                    row * col]).reshape(4, f * f).astype(np.float32)
     labels = np.empty((n, out_h, out_w), np.uint8)
     confidence = np.empty((n, out_h, out_w), np.uint8)
     cells = np.empty((h + 1, f, w + 1, f), np.uint8)
@@ -123,7 +125,7 @@ def labels_from_scores(scores: np.ndarray, factor: int) -> Tuple[np.ndarray, np.
                 corners = np.stack([lp[:, r, c], lp[:, r, c + 1], lp[:, r + 1, c],
                                     lp[:, r + 1, c + 1]], axis=-1)  # (K, M, 4)
                 # cv2.gemm: single pass, measured 1.5-2x faster than numpy's matmul here.
-                values = cv2.gemm(corners.reshape(-1, 4), corner_weights, 1.0, None,
+                values = cv2.gemm(corners.reshape(-1, 4), corner_weights, 1.0, _NO_TERM,
                                   0.0).reshape(k, -1)
                 by_cell[r, c] = _argmax_planes(values).reshape(r.size, f, f)
         labels[i] = cells.reshape((h + 1) * f, (w + 1) * f)[off:off + out_h, off:off + out_w]

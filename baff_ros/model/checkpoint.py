@@ -24,6 +24,8 @@ from pathlib import Path
 import struct
 from typing import Any, Dict, List, Optional, Tuple, TYPE_CHECKING
 
+from baff_ros.data.labels import TRAIN_CLASSES
+from baff_ros.data.transforms import IMAGENET_MEAN, IMAGENET_STD
 from baff_ros.model.config import ModelConfig
 
 if TYPE_CHECKING:  # the network needs torch; the metadata here does not
@@ -33,9 +35,6 @@ FORMAT_VERSION = 1
 METADATA_KEY = 'baff_ros'
 # A real header is a few hundred kB at most; anything larger is not one of ours.
 _MAX_HEADER_BYTES = 64 * 1024 * 1024
-
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
 
 
 class CheckpointError(ValueError):
@@ -105,9 +104,8 @@ class CheckpointMeta:
     def default(cls, config: ModelConfig, **kwargs: Any) -> 'CheckpointMeta':
         """Cityscapes classes and palette for a 19-class config, generic names otherwise."""
         if config.num_classes == 19:
-            from baff_ros.data.labels import TRAIN_CLASSES
             names = tuple(c.name for c in TRAIN_CLASSES)
-            palette = tuple(tuple(c.color) for c in TRAIN_CLASSES)
+            palette = tuple(c.color for c in TRAIN_CLASSES)
         else:
             names = tuple(f'class_{i}' for i in range(config.num_classes))
             palette = tuple(((i * 67) % 256, (i * 137) % 256, (i * 211) % 256)

@@ -44,7 +44,7 @@ def _flop_counts(model: nn.Module, size: Tuple[int, int]) -> Dict[str, int]:
     # Older torch (no torch.utils.module_tracker) counts per module only for modules passed in,
     # through hooks that stay on them: here the throwaway copy.
     old_torch = importlib.util.find_spec('torch.utils.module_tracker') is None
-    last_error = None
+    last_error: Exception = RuntimeError('no device to count on')
     for device in ('meta', 'cpu'):
         net = copy.deepcopy(model).eval()
         try:

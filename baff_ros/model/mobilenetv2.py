@@ -74,7 +74,7 @@ class MobileNetV2Encoder(nn.Module):
         super().__init__()
         stem_channels = make_divisible(32 * width_mult)
         self.stem = ConvNormAct(in_channels, stem_channels, 3, stride=2)
-        blocks: List[nn.Module] = []
+        blocks: List[InvertedResidual] = []
         reduction = 2
         channels = stem_channels
         # For each tap reduction, the index of the last block that runs at it.

@@ -102,6 +102,8 @@ class Bottleneck(nn.Module):
             new_mask = (x == F.interpolate(main, scale_factor=2.0, mode='nearest')).to(x.dtype)
             main = F.pad(main, (0, 0, 0, 0, 0, self.pad))
         elif self.kind == 'up':
+            if self.skip is None or mask is None:
+                raise ValueError('an upsampling bottleneck needs the mask of its downsampling one')
             main = F.interpolate(self.skip(x), scale_factor=2.0, mode='nearest') * mask
         else:
             main = x

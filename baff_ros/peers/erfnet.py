@@ -21,6 +21,8 @@ dilations 2, 4, 8, 16; decoder: 2 deconvolution upsamplers, 4 Non-bottleneck-1D 
 2x2 transposed conv. About 2.06 M parameters for 19 classes.
 """
 
+from typing import List
+
 import torch
 from torch import nn
 
@@ -78,7 +80,7 @@ class ERFNet(nn.Module):
 
     def __init__(self, num_classes: int = 19) -> None:
         super().__init__()
-        layers = [DownsamplerBlock(3, 16), DownsamplerBlock(16, 64)]
+        layers: List[nn.Module] = [DownsamplerBlock(3, 16), DownsamplerBlock(16, 64)]
         layers += [NonBottleneck1D(64, 0.03, 1) for _ in range(5)]
         layers.append(DownsamplerBlock(64, 128))
         for _ in range(2):

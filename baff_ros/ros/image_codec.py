@@ -24,7 +24,7 @@ import re
 import sys
 import tempfile
 import threading
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
@@ -265,7 +265,7 @@ def check_complete(buf: np.ndarray, what: str) -> None:
             raise ImageCodecError(f'{what}: truncated PNG ({buf.size} bytes, no IEND chunk)')
         # Every chunk must fit in the data: a corrupt length would make the decoder allocate
         # whatever it declares (up to gigabytes) before failing.
-        data = memoryview(buf)
+        data = buf.data  # a memoryview of the array's bytes, no copy
         i = 8
         while i + 12 <= buf.size:
             length = int.from_bytes(data[i:i + 4], 'big')
@@ -390,7 +390,8 @@ def _imdecode_quietly(buf: np.ndarray):
         if not size:
             return image, []
         text = os.pread(capture, size, 0).decode('utf-8', 'replace')
-    messages, other = [], []
+    messages: List[str] = []
+    other: List[str] = []
     for line in text.splitlines(keepends=True):
         (messages if _CODEC_MESSAGE.match(line) else other).append(line)
     if other:

@@ -173,23 +173,20 @@ class Stats:
 
 
 def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = None):
-    """Load the model and create the Segmenter the parameters ask for.
+    """Load the Segmenter the node parameters ask for, through the engine's one entry point.
 
-    ``model`` may be a checkpoint or an exported model (.onnx, TensorRT engine; see
-    :mod:`baff_ros.engine.artefacts`). ``log`` gets one line naming what was loaded: kind, path
-    and a summary of its metadata.
+    ``log`` gets one line naming what was loaded (see
+    :func:`baff_ros.engine.models.load_segmenter`).
     """
-    from baff_ros.engine import BackendOptions, Segmenter
-    from baff_ros.engine.artefacts import load_artefact
+    from baff_ros.engine import BackendOptions
+    from baff_ros.engine.models import load_segmenter
 
-    artefact = load_artefact(params.model or None, params.model_config or None)
-    if log:
-        log(artefact.description)
-    options = BackendOptions(device=params.device, precision=params.precision,
-                             threads=params.threads, with_weights=True)
-    return Segmenter.from_artefact(artefact, backend=params.backend, options=options,
-                                   input_size=params.network_size,
-                                   output_size=params.output_size)
+    return load_segmenter(params.model or None, params.model_config or None,
+                          backend=params.backend, input_size=params.network_size,
+                          output_size=params.output_size, log=log,
+                          options=BackendOptions(device=params.device,
+                                                 precision=params.precision,
+                                                 threads=params.threads, with_weights=True))
 
 
 class Pipeline:

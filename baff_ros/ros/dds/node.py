@@ -20,7 +20,8 @@ graph presence (no node name in ``ros2 node list``, no parameter services).
 
 import logging
 import threading
-from typing import Any, Dict, Mapping, Optional
+import time
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cyclonedds.core import Listener, Policy, Qos
 from cyclonedds.domain import DomainParticipant
@@ -78,30 +79,36 @@ class RosDds:
         self.domain_id = domain_from_env() if domain_id is None else int(domain_id)
         self.namespace = namespace
         self.remaps = dict(remaps or {})
-        self.participant = DomainParticipant(self.domain_id)
-        self.publisher = Publisher(self.participant)
-        self.subscriber = Subscriber(self.participant)
+        # None once closed (see close).
+        self.participant: Optional[DomainParticipant] = DomainParticipant(self.domain_id)
+        self.publisher: Optional[Publisher] = Publisher(self.participant)
+        self.subscriber: Optional[Subscriber] = Subscriber(self.participant)
         self._topics: Dict[str, Topic] = {}
 
     def resolve(self, name: str) -> str:
         """Fully qualified ROS name after namespace and remapping."""
         return resolve_name(name, self.namespace, self.remaps)
 
+    def _entities(self) -> Tuple[DomainParticipant, Publisher, Subscriber]:
+        if self.participant is None or self.publisher is None or self.subscriber is None:
+            raise RuntimeError('this DDS participant is closed')
+        return self.participant, self.publisher, self.subscriber
+
     def _topic(self, name: str, data_type: Any) -> Topic:
         dds_name = dds_topic_name(self.resolve(name))
         if dds_name not in self._topics:
-            self._topics[dds_name] = Topic(self.participant, dds_name, data_type)
+            self._topics[dds_name] = Topic(self._entities()[0], dds_name, data_type)
         return self._topics[dds_name]
 
     def writer(self, name: str, data_type: Any, qos_: Qos) -> DataWriter:
         """Create a DataWriter on ROS topic ``name`` (advertising the ROS type hash)."""
-        return DataWriter(self.publisher, self._topic(name, data_type),
+        return DataWriter(self._entities()[1], self._topic(name, data_type),
                           qos=with_type_hash(qos_, data_type))
 
     def reader(self, name: str, data_type: Any, qos_: Qos,
                listener: Optional[Listener] = None) -> DataReader:
         """Create a DataReader on ROS topic ``name`` (advertising the ROS type hash)."""
-        return DataReader(self.subscriber, self._topic(name, data_type),
+        return DataReader(self._entities()[2], self._topic(name, data_type),
                           qos=with_type_hash(qos_, data_type), listener=listener)
 
     def close(self) -> None:
@@ -140,7 +147,7 @@ class DdsNode:
         self.dds = RosDds(domain_id, namespace, remaps)
         self.pipeline = Pipeline(params, self, msgs.DDS_TYPES, segmenter, self.log, name)
         self._writers: Dict[str, DataWriter] = {}
-        self._readers = []
+        self._readers: List[DataReader] = []
         self._stop = threading.Event()
         self._diag_thread: Optional[threading.Thread] = None
 
@@ -173,6 +180,7 @@ class DdsNode:
         self._writers[LABEL_INFO].write(self.pipeline.label_info())
         self.pipeline.start()
         in_qos = qos(p.image_qos_reliability, p.image_qos_depth)
+        image_type: Any
         if p.input_transport == 'compressed':
             image_topic, image_type = 'image/compressed', msgs.CompressedImage
         else:
@@ -212,11 +220,20 @@ class DdsNode:
             except Exception as exc:  # noqa: BLE001 - diagnostics must not kill the node
                 self.log.warning(f'diagnostics failed: {exc}')
 
-    def spin(self, stop: Optional[threading.Event] = None) -> None:
-        """Block until ``stop`` (or :meth:`close` from another thread) is set."""
+    def spin(self, stop: Optional[threading.Event] = None,
+             timeout: Optional[float] = None) -> None:
+        """Serve until ``stop`` is set, ``timeout`` seconds have passed or :meth:`close` is called.
+
+        Waits in slices of at most half a second, so that a signal handler of the main thread
+        (Ctrl-C, SIGTERM) runs promptly.
+        """
         stop = stop or self._stop
-        while not stop.wait(0.5) and not self._stop.is_set():
-            pass
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while not (stop.is_set() or self._stop.is_set()):
+            left = 0.5 if deadline is None else min(0.5, deadline - time.monotonic())
+            if left <= 0:
+                return
+            stop.wait(left)
 
     def close(self) -> None:
         """Stop processing and release DDS entities and the model."""
