@@ -78,7 +78,7 @@ class SegmentationGraph(nn.Module):
         """Return (logits or scores, *weights) or (labels uint8, confidence uint8, *weights)."""
         low = None
         if self._has_scores:
-            low, weights = self.model.forward_scores(x)
+            low, weights = getattr(self.model, 'forward_scores')(x)
             if self.head == 'cells':
                 return (low, *(weights if self.with_weights else []))
             # Sized from x.shape, so a traced export keeps dynamic H and W.
@@ -90,7 +90,7 @@ class SegmentationGraph(nn.Module):
         if self.head == 'logits':
             return (logits, *weights)
         labels = torch.argmax(logits, dim=1).to(torch.uint8)
-        if self._fast:
+        if self._fast and low is not None:
             prob = torch.softmax(low.float(), dim=1).amax(dim=1, keepdim=True)
             prob = F.interpolate(prob, size=logits.shape[-2:], mode='bilinear',
                                  align_corners=False)[:, 0]
@@ -145,7 +145,7 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
     if dynamic:  # shapes seen while tracing must not decide what the graph does
         for module in net.modules():
             if hasattr(module, 'always_crop'):
-                module.always_crop = True
+                setattr(module, 'always_crop', True)
     is_baff = getattr(getattr(net, 'cfg', None), 'fusion', None) == 'baff'
     with_weights = with_weights and is_baff
     names = list(fusion_names if fusion_names is not None

@@ -90,7 +90,8 @@ class Segmenter:
         self.backend = backend
         self.meta = meta
         self.fusion_names = tuple(fusion_names)
-        self.input_size = tuple(input_size or meta.input_size)
+        size = input_size or meta.input_size
+        self.input_size: Tuple[int, int] = (int(size[0]), int(size[1]))
         check_input_size(*self.input_size)
         if output_size not in OUTPUT_SIZES:
             raise ValueError(f'output_size must be one of {OUTPUT_SIZES}, got {output_size!r}')
@@ -185,7 +186,8 @@ class Segmenter:
         t1 = time.perf_counter()
         labels, confidence, weights = self.backend.segment(batch)
         t2 = time.perf_counter()
-        out_hw = image.shape[:2] if self.output_size == 'input' else self.input_size
+        out_hw = ((image.shape[0], image.shape[1]) if self.output_size == 'input'
+                  else self.input_size)
         labels, confidence = self._resize(labels[0], confidence[0], out_hw)
         wmaps = {name: np.ascontiguousarray(w[0, 0], np.float32)
                  for name, w in zip(self.fusion_names, weights)}

@@ -63,7 +63,8 @@ class WeightNet(nn.Module):
         self.head = nn.Conv2d(hidden, 1, kernel_size=1)
         # Start unbiased between shallow and deep: w = sigmoid(0) = 0.5.
         nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        if self.head.bias is not None:
+            nn.init.zeros_(self.head.bias)
 
     def grid_logits(self, shallow: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
         """Return the head's output on the block grid, before the upsample and the sigmoid."""

@@ -149,6 +149,8 @@ class Backend:
     name = 'base'
     description = ''
     head = 'logits'
+    #: Set by ``auto``: why each backend tried before this one could not start.
+    auto_skipped: Sequence[str] = ()
 
     def infer(self, batch: np.ndarray) -> Outputs:
         """Return the graph's floats and the weight maps [(N, 1, h, w), ...] (maybe empty).

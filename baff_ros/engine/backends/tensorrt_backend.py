@@ -90,7 +90,7 @@ class TensorRTBackend(Backend):
         self.options = options
         self.torch = torch
         self.device = torch.device(options.device)
-        self.input_size = tuple(input_size)
+        self.input_size = (int(input_size[0]), int(input_size[1]))
         is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
         cache = Path(options.resolved_cache_dir())
         gpu = torch.cuda.get_device_name(self.device)
@@ -196,7 +196,7 @@ class TensorRTBackend(Backend):
         dtypes = {trt.float32: torch.float32, trt.float16: torch.float16,
                   trt.int32: torch.int32, trt.int64: torch.int64, trt.uint8: torch.uint8,
                   trt.int8: torch.int8, trt.bool: torch.bool}
-        self.buffers: Dict[str, torch.Tensor] = {}
+        self.buffers: Dict[str, Any] = {}
         self.input_name = ''
         self.output_order: List[str] = []
         for i in range(self.engine.num_io_tensors):

@@ -13,7 +13,7 @@
 # limitations under the License.
 """PyTorch backend: CPU or CUDA, fp32/fp16, inference mode, channels-last, compile, graphs."""
 
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -56,14 +56,14 @@ class TorchBackend(Backend):
         is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
         graph = SegmentationGraph(model.eval(), options.head, options.with_weights and is_baff)
         self.head = graph.head  # 'cells' runs as 'exact' on a network without 1/8 scores
-        self.graph = graph.to(self.device, self.dtype)
+        self.graph: Any = graph.to(self.device, self.dtype)
         if self.channels_last:
             # Only 4-D weights have an NHWC layout (the BAFF 3-D conv keeps its own).
             for module in self.graph.modules():
                 weight = getattr(module, 'weight', None)
                 if isinstance(weight, torch.Tensor) and weight.dim() == 4:
                     weight.data = weight.data.contiguous(memory_format=torch.channels_last)
-        self._run = self.graph
+        self._run: Any = self.graph
         if options.compile:
             try:
                 self._run = torch.compile(self.graph, dynamic=False)
@@ -72,8 +72,8 @@ class TorchBackend(Backend):
         # CUDA graphs remove per-kernel launch overhead, which dominates at small sizes on fast
         # GPUs; they need static shapes, so they are captured lazily for the first shape seen.
         self._use_graphs = options.is_cuda and options.cuda_graphs and not options.compile
-        self._cuda_graph = None
-        self._static_in: Optional[torch.Tensor] = None
+        self._cuda_graph: Any = None
+        self._static_in: Any = None
         self._static_out: Tuple[torch.Tensor, ...] = ()
         extras = [n for n, on in (('channels_last', self.channels_last),
                                   ('compile', options.compile),
