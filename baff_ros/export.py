@@ -32,6 +32,7 @@ from baff_ros.engine.artefacts import (ExportMeta, file_sha256, METADATA_KEY, re
 from baff_ros.engine.backends.base import BackendError, BackendOptions
 from baff_ros.engine.graph import DEFAULT_OPSET, export_onnx
 from baff_ros.model.checkpoint import CheckpointMeta
+from baff_ros.model.config import fusion_points
 
 #: Parity tolerances: max |logit difference| and the share of pixels whose label may differ.
 LOGIT_TOLERANCE = 1e-3
@@ -110,7 +111,7 @@ def onnx_parity(model: torch.nn.Module, onnx_path: Path, size: Tuple[int, int],
     finally:
         backend.close()
     with torch.inference_mode():
-        is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+        is_baff = bool(fusion_points(model))
         if is_baff:
             ref, ref_w = model.eval()(torch.from_numpy(x), return_weights=True)
         else:
@@ -139,7 +140,7 @@ def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[
         labels, confidence, weights = backend.segment(x)
     finally:
         backend.close()
-    is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+    is_baff = bool(fusion_points(model))
     graph = SegmentationGraph(model.eval(), 'fast' if head == 'cells' else head,
                               with_weights and is_baff).eval()
     with torch.inference_mode():
@@ -292,9 +293,7 @@ def _export(model: torch.nn.Module, out: Path, fmt: str, size: Tuple[int, int], 
         backend = TensorRTBackend(model, opts, size)
         try:
             shutil.copyfile(backend.engine_path, out)
-            is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
-            fusion = (list(cast(Sequence[str], model.fusion_names))
-                      if with_weights and is_baff else [])
+            fusion = list(fusion_points(model)) if with_weights else []
             metadata = export_metadata(model, meta, source, size, False, backend.head,
                                        graph_outputs(backend.head, fusion), DEFAULT_OPSET,
                                        precision=precision, built_with=backend.description)

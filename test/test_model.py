@@ -18,6 +18,7 @@ import torch
 import torch.nn.functional as F
 
 from baff_ros.model import build_model, ModelConfig
+from baff_ros.model.config import fusion_points
 from baff_ros.model.fusion import WeightNet
 
 
@@ -38,6 +39,10 @@ def test_shapes_and_dtypes(width, size):
     assert [tuple(w.shape) for w in weights] == [
         (2, 1, size[0] // 16, size[1] // 16), (2, 1, size[0] // 8, size[1] // 8)]
     assert model.fusion_names == ('16', '8')
+    assert fusion_points(model) == ('16', '8')
+    # A plain SkipNet fuses at the same points but has no weight maps.
+    assert fusion_points(_model(width_mult=0.35, fusion='add')) == ()
+    assert fusion_points(torch.nn.Conv2d(3, 3, 1)) == ()
     assert model.encoder.reductions == (8, 16, 32)
 
 

@@ -35,6 +35,7 @@ import torch.nn.functional as F
 from baff_ros.engine import cache
 from baff_ros.engine.artefacts import graph_outputs
 from baff_ros.engine.backends.base import BackendError, HEADS
+from baff_ros.model.config import fusion_points
 
 #: Bump when the exported graph changes for the same model, to invalidate caches.
 GRAPH_VERSION = 3
@@ -134,7 +135,7 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
         with_weights: include the BAFF weight maps as outputs.
         dynamic: make batch, height and width dynamic.
         opset: ONNX opset.
-        fusion_names: weight output suffixes; default ``model.fusion_names``.
+        fusion_names: weight output suffixes; default ``fusion_points(model)``.
 
     Returns:
         The written path.
@@ -146,10 +147,9 @@ def export_onnx(model: nn.Module, path: os.PathLike, input_size: Tuple[int, int]
         for module in net.modules():
             if hasattr(module, 'always_crop'):
                 setattr(module, 'always_crop', True)
-    is_baff = getattr(getattr(net, 'cfg', None), 'fusion', None) == 'baff'
-    with_weights = with_weights and is_baff
-    names = list(fusion_names if fusion_names is not None
-                 else getattr(net, 'fusion_names', ())) if with_weights else []
+    points = fusion_points(net)
+    with_weights = with_weights and bool(points)
+    names = list(fusion_names if fusion_names is not None else points) if with_weights else []
     graph = SegmentationGraph(net, head, with_weights).eval()
     outputs = output_names(graph.head, names)
     dynamic_axes = None

@@ -127,7 +127,7 @@ def load_model(model: Optional[str] = None, config: Optional[str] = None
     path = checkpoint_path(model, config)
     if path is not None:
         net, meta = load_checkpoint(path)
-        fusion = ', '.join(net.fusion_names) if meta.config.fusion == 'baff' else 'none'
+        fusion = ', '.join(net.fusion_points) or 'none'
         return net, meta, (f'model: checkpoint {path} ({meta.config.num_classes} classes, '
                            f'{meta.config.fusion} fusion, weight maps {fusion}, input '
                            f'{meta.input_size[0]}x{meta.input_size[1]})')

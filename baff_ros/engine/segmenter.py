@@ -29,7 +29,7 @@ import numpy as np
 from baff_ros.engine.backends import Backend, BackendOptions, get_backend_class
 from baff_ros.engine.postprocess import labels_and_confidence
 from baff_ros.model.checkpoint import CheckpointMeta
-from baff_ros.model.config import check_input_size
+from baff_ros.model.config import check_input_size, fusion_points
 
 COLOR_ORDERS = ('rgb', 'bgr')
 OUTPUT_SIZES = ('input', 'network')
@@ -108,9 +108,7 @@ class Segmenter:
     def from_model(cls, model, meta: CheckpointMeta, backend: str = 'torch',
                    options: BackendOptions = BackendOptions(), **kwargs) -> 'Segmenter':
         """Create the named backend (or ``'auto'``) for ``model`` and wrap it."""
-        is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
-        names: Tuple[str, ...] = (tuple(model.fusion_names)
-                                  if options.with_weights and is_baff else ())
+        names = fusion_points(model) if options.with_weights else ()
         input_size = tuple(kwargs.get('input_size') or meta.input_size)
         check_input_size(*input_size)
         impl = get_backend_class(backend)(model, options, input_size=input_size, meta=meta)

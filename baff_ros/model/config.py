@@ -14,7 +14,7 @@
 """Frozen, validated model configuration (and the input size rule); imports no torch."""
 
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Dict, Mapping
+from typing import Any, Dict, Mapping, Tuple
 
 FUSIONS = ('baff', 'add')
 WEIGHT_UPSAMPLE_MODES = ('nearest', 'bilinear')
@@ -28,6 +28,15 @@ def check_input_size(height: int, width: int) -> None:
         raise ValueError(
             f'input size {height}x{width} is not supported: height and width must be '
             f'positive multiples of {SIZE_DIVISOR}')
+
+
+def fusion_points(model: Any) -> Tuple[str, ...]:
+    """Return the fusion points whose BAFF weight maps ``model`` computes, in output order.
+
+    ``('16', '8')`` for a BAFF-SkipNet, ``()`` for a plain SkipNet (``fusion='add'``) and for any
+    network without fusion points (the peers). The one answer to "is this BAFF?".
+    """
+    return tuple(getattr(model, 'fusion_points', ()))
 
 
 @dataclass(frozen=True)

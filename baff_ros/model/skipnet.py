@@ -48,8 +48,11 @@ class BAFFSkipNet(nn.Module):
                           cfg.weight_upsample) for _ in range(n_fusions))
         else:
             self.fusions = nn.ModuleList(AddFusion() for _ in range(n_fusions))
+        #: Every skip fusion, named by the reduction of the map it produces, deep to shallow.
         self.fusion_names: Tuple[str, ...] = tuple(
             str(r) for r in reversed(self.encoder.reductions[:-1]))
+        #: The fusion points with a BAFF weight map: ``fusion_names``, or none for ``'add'``.
+        self.fusion_points: Tuple[str, ...] = self.fusion_names if cfg.fusion == 'baff' else ()
 
     def forward_scores(self, x: torch.Tensor) -> Tuple[torch.Tensor, List[torch.Tensor]]:
         """Run everything but the final upsample.

@@ -29,6 +29,7 @@ import numpy as np
 from baff_ros.engine import cache
 from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
                                            RAW_HEADS, Segmented, head_of_outputs)
+from baff_ros.model.config import fusion_points
 
 _OPT_LEVELS = {'disable': 'ORT_DISABLE_ALL', 'basic': 'ORT_ENABLE_BASIC',
                'extended': 'ORT_ENABLE_EXTENDED', 'all': 'ORT_ENABLE_ALL'}
@@ -161,7 +162,7 @@ class OnnxRuntimeBackend(Backend):
                                    'an ONNX file')
             from baff_ros.engine.graph import cached_onnx
 
-            is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+            is_baff = bool(fusion_points(model))
             path = cached_onnx(model, input_size, options.head,
                                options.with_weights and is_baff, options.resolved_cache_dir())
         self.fp32_path = path

@@ -31,6 +31,7 @@ import numpy as np
 from baff_ros.engine import cache as cache_store
 from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
                                            RAW_HEADS, Segmented, head_of_outputs)
+from baff_ros.model.config import fusion_points
 
 
 def import_tensorrt():
@@ -91,7 +92,7 @@ class TensorRTBackend(Backend):
         self.torch = torch
         self.device = torch.device(options.device)
         self.input_size = (int(input_size[0]), int(input_size[1]))
-        is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+        is_baff = bool(fusion_points(model))
         cache = Path(options.resolved_cache_dir())
         gpu = torch.cuda.get_device_name(self.device)
         if options.engine_file:  # a given engine: deserialised as it is, never rebuilt

@@ -22,6 +22,7 @@ from torch import nn
 from baff_ros.engine.backends.base import (Backend, BackendError, BackendOptions, Outputs,
                                            RAW_HEADS, Segmented)
 from baff_ros.engine.graph import SegmentationGraph
+from baff_ros.model.config import fusion_points
 
 
 class TorchBackend(Backend):
@@ -53,7 +54,7 @@ class TorchBackend(Backend):
                               else options.channels_last)
         self.memory_format = (torch.channels_last if self.channels_last
                               else torch.contiguous_format)
-        is_baff = getattr(getattr(model, 'cfg', None), 'fusion', None) == 'baff'
+        is_baff = bool(fusion_points(model))
         graph = SegmentationGraph(model.eval(), options.head, options.with_weights and is_baff)
         self.head = graph.head  # 'cells' runs as 'exact' on a network without 1/8 scores
         self.graph: Any = graph.to(self.device, self.dtype)
