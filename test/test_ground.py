@@ -124,7 +124,8 @@ def test_horizon_and_range_are_dropped():
     # v=361 hits at 1.5*800/1 = 1200 m: beyond range; v=480: 10 m; v=700: 3.5 m.
     assert valid.tolist() == [False, False, False, False, True, True]
     assert np.isnan(xy[~valid]).all()
-    assert xy[4, 0] == pytest.approx(1.5 * 800 / 120) and xy[5, 0] == pytest.approx(1.5 * 800 / 340)
+    assert xy[4, 0] == pytest.approx(1.5 * 800 / 120)
+    assert xy[5, 0] == pytest.approx(1.5 * 800 / 340)
 
 
 def test_roles_defaults_and_errors():

@@ -121,7 +121,7 @@ class CameraModel:
         return any(v != 0.0 for v in self.d)
 
     def rays(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Unit-depth rays (N, 3) in the optical frame through pixels (u, v) (distortion undone)."""
+        """Unit-depth rays (N, 3) in the optical frame through pixels (u, v), undistorted."""
         pts = np.stack([u, v], axis=-1).astype(np.float64).reshape(-1, 1, 2)
         if not self.distorted:
             kinv = np.linalg.inv(self.matrix)
