@@ -25,3 +25,15 @@ def _no_cyclonedds_binding_in_this_process():
         pytest.fail('the cyclonedds Python binding is loaded in this pytest process; run the '
                     'rclpy tests on their own: `pytest test/ros`')
     yield
+
+
+@pytest.fixture
+def ros_context():
+    """rclpy initialised for one test, shut down after it."""
+    import rclpy
+
+    rclpy.init()
+    try:
+        yield
+    finally:
+        rclpy.shutdown()

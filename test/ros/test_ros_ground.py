@@ -28,15 +28,6 @@ UNIT_NS = '/ground_test'
 HEIGHT, PITCH = 1.2, 0.35
 
 
-@pytest.fixture
-def ros_context():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
-
-
 def _static_transform(peer):
     from geometry_msgs.msg import TransformStamped
     from tf2_ros import StaticTransformBroadcaster

@@ -27,15 +27,6 @@ pytestmark = pytest.mark.rclpy
 UNIT_NS = '/unit_test'
 
 
-@pytest.fixture
-def ros_context():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
-
-
 def test_parameters_are_declared_from_the_schema(ros_context):
     from baff_ros.ros.params import SCHEMA
     from baff_ros.ros.rclpy_node import SegmentationNode
