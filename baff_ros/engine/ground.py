@@ -474,17 +474,18 @@ def rasterise(projection: Projection, grid: GridConfig) -> np.ndarray:
 # -- bird's-eye view ----------------------------------------------------------------------------
 
 def birds_eye_view(projection: Projection, palette: np.ndarray, size_px: int = 400,
-                   extent: float = 20.0) -> np.ndarray:
+                   extent: float = 20.0, dot: int = 1) -> np.ndarray:
     """RGB picture of the clouds from above: x (forward) up, y (left) left, camera at bottom.
 
     Free points are drawn in their class colour, dimmed; obstacle points in their class colour
-    at full strength; a grid line every 5 m.
+    at full strength, on top; a grid line every 5 m.
 
     Args:
         projection: the clouds.
         palette: (256, 3) uint8 train ID -> RGB.
         size_px: output side in pixels.
         extent: metres shown forward and across (±extent/2 sideways).
+        dot: each point is drawn as a (2 dot + 1)-pixel square.
     """
     img = np.full((size_px, size_px, 3), 24, np.uint8)
     scale = size_px / extent
@@ -494,14 +495,22 @@ def birds_eye_view(projection: Projection, palette: np.ndarray, size_px: int = 4
         c = int(round(size_px / 2 + (metre - extent / 2) * scale))
         img[:, min(max(c, 0), size_px - 1)] = 60
     pal = np.asarray(palette, np.uint8)
-    for cloud, gain in ((projection.free, 0.6), (projection.obstacle, 1.0)):
+    # Far samples lie metres apart: each point is grown into a small square (free first, then
+    # obstacles on top) so that the view reads as areas, not as sparse rows of dots.
+    kernel = np.ones((2 * dot + 1, 2 * dot + 1), np.uint8)
+    for cloud, gain in ((projection.free, 0.7), (projection.obstacle, 1.0)):
         if not len(cloud):
             continue
+        layer = np.zeros_like(img)
         r = np.round(size_px - 1 - cloud.xyz[:, 0] * scale).astype(np.intp)
         c = np.round(size_px / 2 - cloud.xyz[:, 1] * scale).astype(np.intp)
         inside = (r >= 0) & (r < size_px) & (c >= 0) & (c < size_px)
         colours = (pal[cloud.label[inside]].astype(np.float32) * gain).astype(np.uint8)
-        img[r[inside], c[inside]] = colours
+        layer[r[inside], c[inside]] = np.maximum(colours, 1)  # never pure black: "painted"
+        if dot:
+            layer = cv2.dilate(layer, kernel)
+        painted = layer.any(axis=2)
+        img[painted] = layer[painted]
     ox, oy = projection.origin[:2]
     r0 = int(round(size_px - 1 - ox * scale))
     c0 = int(round(size_px / 2 - oy * scale))
