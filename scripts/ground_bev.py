@@ -61,6 +61,7 @@ def main() -> int:
     ap.add_argument('--stride', type=int, default=4)
     ap.add_argument('--range', type=float, default=30.0, help='max range and view extent (m)')
     args = ap.parse_args()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     h, w = (int(v) for v in args.size.split('x'))
 
     rng = np.random.default_rng(args.seed)

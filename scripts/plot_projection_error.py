@@ -88,6 +88,7 @@ def main() -> int:
     ap.add_argument('--hfov-deg', type=float, default=90.0)
     ap.add_argument('--max-range', type=float, default=20.0)
     args = ap.parse_args()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     f = args.width / 2 / math.tan(math.radians(args.hfov_deg) / 2)
     pitch = math.radians(args.pitch_deg)
     d = np.linspace(0.5, args.max_range, 400)

@@ -163,8 +163,8 @@ SCHEMA: Tuple[ParamSpec, ...] = (
     ParamSpec('ground_traversable', 'string', 'road, sidewalk, terrain', 'comma-separated '
               'classes that are free space; every class neither traversable nor ignored is '
               'an obstacle'),
-    ParamSpec('ground_ignore', 'string', 'sky', 'comma-separated classes that are not '
-              'projected (unknown, 255, never is)'),
+    ParamSpec('ground_ignore', 'string', 'sky', 'comma-separated classes left out of the '
+              'projection (unknown, 255, always is)'),
     ParamSpec('grid_resolution', 'double', 0.1, 'ground_grid cell size (m)',
               range=(0.01, 10.0)),
     ParamSpec('grid_size', 'double', 20.0, 'ground_grid side length (m), centred on the '
