@@ -42,7 +42,7 @@ def camera_matrix(cam: Camera) -> List[float]:
 
 
 def camera_info_fields(cam: Camera) -> Dict[str, object]:
-    """The sensor_msgs/CameraInfo fields of a synthetic frame (keyword arguments for any type)."""
+    """Return the CameraInfo fields of a synthetic frame (keyword arguments for any type)."""
     k = camera_matrix(cam)
     return {'height': cam.height, 'width': cam.width, 'distortion_model': 'plumb_bob',
             'd': [0.0] * 5, 'k': k, 'r': [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0],

@@ -107,7 +107,7 @@ class CameraModel:
     @classmethod
     def pinhole(cls, fx: float, fy: float, cx: float, cy: float, size: Tuple[int, int]
                 ) -> 'CameraModel':
-        """An undistorted pinhole camera."""
+        """Build an undistorted pinhole camera."""
         return cls((fx, 0.0, cx, 0.0, fy, cy, 0.0, 0.0, 1.0), (), '', tuple(size))
 
     @property
@@ -121,7 +121,7 @@ class CameraModel:
         return any(v != 0.0 for v in self.d)
 
     def rays(self, u: np.ndarray, v: np.ndarray) -> np.ndarray:
-        """Unit-depth rays (N, 3) in the optical frame through pixels (u, v), undistorted."""
+        """Return the ray of each pixel (u, v): (N, 3), unit depth, optical frame, undistorted."""
         pts = np.stack([u, v], axis=-1).astype(np.float64).reshape(-1, 1, 2)
         if not self.distorted:
             kinv = np.linalg.inv(self.matrix)
@@ -187,7 +187,7 @@ def pose_from_transform(translation: Sequence[float], quaternion: Sequence[float
 
 
 def quaternion_from_matrix(rot: np.ndarray) -> Tuple[float, float, float, float]:
-    """Unit quaternion (x, y, z, w) of a 3x3 rotation (for broadcasting a pose as a transform)."""
+    """Return the unit quaternion (x, y, z, w) of a 3x3 rotation (e.g. to broadcast a pose)."""
     m = np.asarray(rot, np.float64)
     w = math.sqrt(max(0.0, 1 + m[0, 0] + m[1, 1] + m[2, 2])) / 2
     x = math.copysign(math.sqrt(max(0.0, 1 + m[0, 0] - m[1, 1] - m[2, 2])) / 2, m[2, 1] - m[1, 2])
@@ -365,7 +365,7 @@ class GroundProjector:
         self.ray_builds = 0  # how often the cache missed (for tests and diagnostics)
 
     def rays(self, camera: CameraModel, pose: np.ndarray) -> GroundRays:
-        """The cached rays of (camera, pose), recomputed only when either changes."""
+        """Return the cached rays of (camera, pose), recomputed only when either changes."""
         pose = np.asarray(pose, np.float64)
         key = (camera, pose.tobytes(), self.config.stride, self.config.max_range)
         if key != self._key:

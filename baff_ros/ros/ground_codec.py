@@ -63,7 +63,7 @@ def cloud_to_msg(cloud: GroundCloud, header: Any, types: MessageTypes = PLAIN) -
 
 
 def msg_to_points(msg: Any) -> np.ndarray:
-    """The structured (N,) array of a PointCloud2 written by :func:`cloud_to_msg`."""
+    """Return the structured (N,) array of a PointCloud2 written by :func:`cloud_to_msg`."""
     if int(msg.point_step) != POINT_DTYPE.itemsize or [f.name for f in msg.fields] != [
             f[0] for f in _FIELDS]:
         raise ValueError('not a ground cloud: expected fields x, y, z, confidence, label with '

@@ -512,7 +512,7 @@ class Pipeline:
     # -- ground projection -----------------------------------------------------------------
 
     def projector(self, params: NodeParams) -> ground.GroundProjector:
-        """The ground projector for ``params`` (rebuilt when its parameters change).
+        """Return the ground projector for ``params`` (rebuilt when its parameters change).
 
         Raises:
             ValueError: a role list names a class the model does not have.
