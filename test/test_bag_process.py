@@ -227,11 +227,17 @@ def test_independent_decoder_reads_every_topic(tmp_path, checkpoint):
     seen = {}
     for m in reader.read_ros2_messages(str(mcap)):
         seen.setdefault(m.channel.topic, []).append(m)
-    assert len(seen) == 10
+    assert len(seen) == 13
     lab = seen['/cam/segmentation/labels'][0]
     assert lab.schema.name == 'sensor_msgs/msg/Image'
     assert lab.ros_msg.encoding == 'mono8' and len(lab.ros_msg.data) == H * W
     assert seen['/cam/segmentation/label_info'][0].schema.name == 'vision_msgs/msg/LabelInfo'
+    cloud = seen['/cam/segmentation/obstacle_points'][0]
+    assert cloud.schema.name == 'sensor_msgs/msg/PointCloud2'
+    assert [f.name for f in cloud.ros_msg.fields] == ['x', 'y', 'z', 'confidence', 'label']
+    grid = seen['/cam/segmentation/ground_grid'][0]
+    assert grid.schema.name == 'nav_msgs/msg/OccupancyGrid'
+    assert len(grid.ros_msg.data) == grid.ros_msg.info.width * grid.ros_msg.info.height
 
 
 def test_metadata_counts_and_latched_label_info(tmp_path, checkpoint):
@@ -403,7 +409,7 @@ def test_compressed_outputs_are_standard_and_labels_lossless(tmp_path, checkpoin
     seg = '/cam/segmentation/'
     assert set(packed) == {f'{seg}{t}/compressed' for t in (
         'labels', 'confidence', 'color', 'overlay', 'weights/stride16', 'weights/stride8')} | {
-        f'{seg}camera_info', f'{seg}label_info'}
+        f'{seg}camera_info', f'{seg}label_info'} | {f'{seg}{k}' for k in GROUND_OUTPUTS}
     for (_, a), (_, b) in zip(raw[f'{seg}labels'], packed[f'{seg}labels/compressed']):
         assert b.__msgtype__ == 'sensor_msgs/msg/CompressedImage'
         assert b.format == 'mono8; png compressed mono8'
