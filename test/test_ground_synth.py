@@ -14,11 +14,15 @@
 """Ground projection of synthetic scenes against the generator's own geometry.
 
 The generator knows its camera (baff_ros/data/synth_camera.py) and its world: the road spans
-|x| <= road_half and the sidewalks road_half..road_half + sidewalk, with kerb-side obstacles
-(poles, people, walls) beyond the road edge. Projected with that camera, every ground-truth road
-and sidewalk sample must land in its strip. Tolerance: the ground footprint of 2 pixels at the
-point's range (a polygon edge is rasterised to within a pixel); within 20 m.
+|x| <= road_half and the sidewalks road_half..road_half + sidewalk, and each vehicle stands on
+its wheels at its depth z (wheel faces at z - 0.02, within x +- 0.42 w +- 0.15). Projected with
+that camera, every ground-truth road and sidewalk sample must land in its strip, and the lowest
+pixel of every vehicle whose foot is visible (road right below it) where the vehicle stands: the
+road/obstacle boundary. Tolerance: the ground footprint of 2 pixels at the point's range (a
+polygon edge is rasterised to within a pixel); road and sidewalk within 20 m, vehicles 30 m.
 """
+
+import inspect
 
 import numpy as np
 import pytest
@@ -68,3 +72,44 @@ def test_projected_boundaries_match_the_synthetic_world(seed):
         tol = footprint(camera, pose, u, v, 2.0, 2.0)
         outside = np.maximum(lo - np.abs(xw), np.abs(xw) - hi)
         assert (outside <= tol).all(), (seed, lab, float((outside - tol).max()))
+
+
+def vehicles(world):
+    """Instance ID -> (x, z, width) of every vehicle, from the generator's own objects."""
+    out = {}
+    for thing in world.things:
+        state = inspect.getclosurevars(thing.draw).nonlocals
+        if state.get('label') in (synth.CAR, synth.TRUCK, synth.BUS):
+            out[state['inst']] = (state['x'], state['z'], state['w'])
+    return out
+
+
+def test_vehicle_feet_project_where_the_vehicles_stand():
+    checked = 0
+    for seed in (1, 2, 3, 4, 6, 8):
+        rng = np.random.default_rng(seed)
+        world = synth.make_world(rng, start=-10.0)
+        cam = synth.Camera(360, 640, horizon=360 * 0.42)
+        _, label_ids, instances = synth.render(world, cam, np.random.default_rng([seed, 0]))
+        camera = CameraModel.from_camera_info(CameraInfo(**camera_info_fields(cam)))
+        pose = pose_from_extrinsics(EXTRINSICS['camera_height'])
+        for inst, (x, z, w) in vehicles(world).items():
+            rows, cols = np.nonzero(instances == inst)
+            if not rows.size or rows.max() + 1 >= cam.height:
+                continue
+            r = rows.max()
+            foot = [c for c in cols[rows == r] if label_ids[r + 1, c] == synth.ROAD]
+            if not foot:
+                continue  # hidden behind something nearer
+            u = np.array(foot, float)
+            v = np.full(len(foot), float(r))
+            xy, valid = intersect_ground(camera, pose, u, v, 30.0)
+            if not valid.all():
+                continue
+            tol = footprint(camera, pose, u, v, 2.0, 2.0)
+            xw, zw = ground_to_world(cam, xy[:, 0], xy[:, 1])
+            assert (np.abs(zw - (z - 0.02)) <= tol).all(), (seed, inst, zw, z)
+            half = 0.42 * w + 0.15
+            assert (np.abs(xw - x) <= half + tol).all(), (seed, inst, xw, x, half)
+            checked += 1
+    assert checked >= 8, checked
