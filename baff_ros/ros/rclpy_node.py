@@ -189,6 +189,8 @@ class SegmentationNode(LifecycleNode):
         try:
             base = self.params or self._read_params()
             new = base.with_changes(changes, runtime=self.params is not None)
+            if self.pipeline is not None and self.pipeline.segmenter is not None:
+                self.pipeline.projector(new)  # class names in the ground role lists
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         if self.params is not None:

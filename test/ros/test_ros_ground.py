@@ -123,6 +123,10 @@ def test_node_publishes_ground_clouds_from_tf(ros_context):
             assert np.allclose(pts['y'], cloud.xyz[:, 1], atol=1e-6)
             assert (pts['z'] == 0).all() and np.array_equal(pts['label'], cloud.label)
         assert len(ref.obstacle) + len(ref.free) > 100
+        # A role list naming no class is refused at runtime, with the reason.
+        result = node.set_parameters([Parameter('ground_traversable', value='road, roads')])
+        assert not result[0].successful and 'roads' in result[0].reason
+        assert node.pipeline.params.ground_traversable == 'road, sidewalk, terrain'
 
         # An image in a frame TF does not know: no clouds for it, counted, the node goes on.
         send(200, 'unknown_camera')
