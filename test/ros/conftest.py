@@ -37,3 +37,16 @@ def ros_context():
         yield
     finally:
         rclpy.shutdown()
+
+
+@pytest.fixture
+def executor_of():
+    """Return a function that builds a SingleThreadedExecutor serving the nodes given to it."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    def build(*nodes):
+        executor = SingleThreadedExecutor()
+        for node in nodes:
+            executor.add_node(node)
+        return executor
+    return build

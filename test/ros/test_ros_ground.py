@@ -49,9 +49,8 @@ def _static_transform(peer):
     return broadcaster, pose
 
 
-def test_node_publishes_ground_clouds_from_tf(ros_context):
+def test_node_publishes_ground_clouds_from_tf(ros_context, executor_of):
     from diagnostic_msgs.msg import DiagnosticArray
-    from rclpy.executors import SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import CameraInfo, Image, PointCloud2
 
@@ -81,9 +80,7 @@ def test_node_publishes_ground_clouds_from_tf(ros_context):
                       k=[100.0, 0.0, 80.0, 0.0, 100.0, 48.0, 0.0, 0.0, 1.0])
     info.header.frame_id = 'camera_optical'
     rgb = np.random.default_rng(3).integers(0, 256, (96, 160, 3), dtype=np.uint8)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    executor.add_node(peer)
+    executor = executor_of(node, peer)
     try:
         node.trigger_configure()
         node.trigger_activate()
