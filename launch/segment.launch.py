@@ -27,7 +27,7 @@ from launch.actions import (DeclareLaunchArgument, EmitEvent, OpaqueFunction,
                             RegisterEventHandler)
 from launch.conditions import IfCondition
 from launch.events import matches_action
-from launch.substitutions import LaunchConfiguration
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
 from launch_ros.actions import LifecycleNode, Node
 from launch_ros.event_handlers import OnStateTransition
 from launch_ros.events.lifecycle import ChangeState
@@ -47,7 +47,11 @@ ARGUMENTS = {
     'use_sim_time': ('false', 'use /clock'),
     'log_level': ('info', 'debug, info, warn, error'),
     'autostart': ('true', 'configure and activate the lifecycle node on start'),
-    'rviz': ('false', 'start rviz2 with config/segment.rviz'),
+    'ground_frame': ('base_footprint', 'frame of the ground clouds and grid (TF from the '
+                     'image frame_id to it places the camera)'),
+    'rviz': ('false', 'start rviz2 with config/<rviz_config>'),
+    'rviz_config': ('segment.rviz', 'rviz layout in the package\'s config/: segment.rviz '
+                    '(images) or ground.rviz (ground clouds from above)'),
 }
 
 
@@ -56,6 +60,7 @@ def _node(context, *args, **kwargs):
     arg = {name: LaunchConfiguration(name).perform(context) for name in ARGUMENTS}
     params_file = arg['params_file'] or os.path.join(share, 'config', 'segment.yaml')
     overrides = {'device': arg['device'], 'backend': arg['backend'],
+                 'ground_frame': arg['ground_frame'],
                  'use_sim_time': arg['use_sim_time'].lower() == 'true',
                  # The launch file drives the lifecycle itself (below), not the node.
                  'autostart': False}
@@ -90,6 +95,7 @@ def generate_launch_description() -> LaunchDescription:
     declared = [DeclareLaunchArgument(name, default_value=default, description=desc)
                 for name, (default, desc) in ARGUMENTS.items()]
     rviz = Node(package='rviz2', executable='rviz2', name='rviz2', output='screen',
-                arguments=['-d', os.path.join(share, 'config', 'segment.rviz')],
+                arguments=['-d', PathJoinSubstitution([share, 'config',
+                                                       LaunchConfiguration('rviz_config')])],
                 condition=IfCondition(LaunchConfiguration('rviz')))
     return LaunchDescription(declared + [OpaqueFunction(function=_node), rviz])

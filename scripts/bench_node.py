@@ -76,8 +76,11 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 MIDDLEWARES = ('dds', 'rclpy')
-ALL_OUTPUTS = ('labels', 'camera_info', 'confidence', 'color', 'overlay', 'weights/stride8',
-               'weights/stride16')
+ALL_OUTPUTS = ('labels', 'camera_info', 'obstacle_points', 'free_points', 'ground_grid',
+               'confidence', 'color', 'overlay', 'weights/stride8', 'weights/stride16')
+#: The camera of the benchmark for the ground projection: no TF here, static extrinsics (1.2 m,
+#: pitched down 0.15 rad) for both nodes.
+GROUND_ARGS = ['ground_pose_source:=static', 'camera_height:=1.2', 'camera_pitch:=0.15']
 #: Seconds a stopped node gets to exit after SIGINT before it is killed.
 STOP_TIMEOUT_S = 20.0
 
@@ -110,7 +113,7 @@ def node_ros_args(model: str, size: Tuple[int, int], extra: List[str]) -> List[s
     """Return the nodes' ROS arguments (the same for both middlewares): file, overrides."""
     args = ['--params-file', str(ROOT / 'config' / 'segment.yaml'), '-p', f'model:={model}',
             '-p', f'input_size:=[{size[0]}, {size[1]}]', '-p', 'diagnostics_period:=0.5']
-    for item in extra:
+    for item in GROUND_ARGS + list(extra):
         args += ['-p', item]
     return args
 
@@ -251,6 +254,12 @@ def bench_one(middleware: str, args: argparse.Namespace, ros_args: List[str], do
             'node_work_all_outputs_ms': float(d['node_latency_ms']) - seg_ms,
             'stamp_to_listener_labels_ms_p50': float(np.median(e2e)) if e2e else None,
             'frames_answered': len(e2e), 'diagnostics': d}
+        # Ground projection (published only when a cloud or the grid is subscribed).
+        out['ground'] = {'ground_ms_p50': float(d.get('ground_ms', 'nan')),
+                         'ground_ms_p99': float(d.get('ground_p99_ms', 'nan')),
+                         'obstacle_points': int(d.get('obstacle_points', 0)),
+                         'free_points': int(d.get('free_points', 0)),
+                         'ground_skipped': int(d.get('ground_skipped', 0))}
         if save_images:
             import cv2
 
@@ -364,6 +373,11 @@ ROWS: List[Tuple[str, Callable[[Dict[str, Any]], str]]] = [
      lambda r: _fmt(r['overhead']['node_work_vs_segment'] * 100, '.1f', ' %')),
     ('stamp -> labels published - Segmenter (ms)',
      _field('overhead', 'stamp_to_first_publish_minus_segment_ms')),
+    ('ground projection p50 / p99 (ms; target <= 2 at 720p, stride 4)',
+     lambda r: f'{_fmt(r["ground"]["ground_ms_p50"], ".2f")} / '
+               f'{_fmt(r["ground"]["ground_ms_p99"], ".2f")}'),
+    ('ground clouds: obstacle / free points',
+     lambda r: f'{r["ground"]["obstacle_points"]} / {r["ground"]["free_points"]}'),
     ('node receive -> last output published (ms)',
      _field('overhead', 'receive_to_last_publish_ms_p50')),
     ('camera stamp -> listener has labels (ms)',

@@ -23,7 +23,9 @@ pytest.importorskip('rosbags')
 from baff_ros.bag import BagError, BagOutput  # noqa: E402
 from baff_ros.bag.process import process_bag  # noqa: E402
 from baff_ros.cli import main  # noqa: E402
-from baff_ros.ros.params import NodeParams  # noqa: E402
+from baff_ros.data.labels import CLASS_NAMES  # noqa: E402
+from baff_ros.ros.image_codec import image_to_array  # noqa: E402
+from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams  # noqa: E402
 
 H, W = 120, 160
 N = 4
@@ -120,15 +122,17 @@ def test_every_output_topic_stamped_like_its_frame(tmp_path, checkpoint, storage
                 '/cam/segmentation/confidence', '/cam/segmentation/color',
                 '/cam/segmentation/overlay', '/cam/segmentation/weights/stride16',
                 '/cam/segmentation/weights/stride8', '/cam/segmentation/camera_info',
-                '/cam/segmentation/label_info'}
+                '/cam/segmentation/label_info', '/cam/segmentation/obstacle_points',
+                '/cam/segmentation/free_points', '/cam/segmentation/ground_grid'}
     assert set(got) == expected
     for topic in expected - {'/cam/segmentation/label_info'}:
         assert len(got[topic]) == N, topic
     assert len(got['/cam/segmentation/label_info']) == 1
     frames = got['/cam/image_raw']
+    ground_topics = {f'/cam/segmentation/{k}' for k in GROUND_OUTPUTS}
     for topic in expected:
         for (stamp, msg), (in_stamp, frame) in zip(got[topic], frames):
-            assert msg.header.frame_id == 'cam'
+            assert msg.header.frame_id == ('base_footprint' if topic in ground_topics else 'cam')
             if topic != '/cam/camera_info':
                 assert stamp == in_stamp
                 assert (msg.header.stamp.sec, msg.header.stamp.nanosec) == (
@@ -223,11 +227,17 @@ def test_independent_decoder_reads_every_topic(tmp_path, checkpoint):
     seen = {}
     for m in reader.read_ros2_messages(str(mcap)):
         seen.setdefault(m.channel.topic, []).append(m)
-    assert len(seen) == 10
+    assert len(seen) == 13
     lab = seen['/cam/segmentation/labels'][0]
     assert lab.schema.name == 'sensor_msgs/msg/Image'
     assert lab.ros_msg.encoding == 'mono8' and len(lab.ros_msg.data) == H * W
     assert seen['/cam/segmentation/label_info'][0].schema.name == 'vision_msgs/msg/LabelInfo'
+    cloud = seen['/cam/segmentation/obstacle_points'][0]
+    assert cloud.schema.name == 'sensor_msgs/msg/PointCloud2'
+    assert [f.name for f in cloud.ros_msg.fields] == ['x', 'y', 'z', 'confidence', 'label']
+    grid = seen['/cam/segmentation/ground_grid'][0]
+    assert grid.schema.name == 'nav_msgs/msg/OccupancyGrid'
+    assert len(grid.ros_msg.data) == grid.ros_msg.info.width * grid.ros_msg.info.height
 
 
 def test_metadata_counts_and_latched_label_info(tmp_path, checkpoint):
@@ -327,6 +337,34 @@ def _written_topics(bag) -> dict:
             for t in info['topics_with_message_count']}
 
 
+def test_bag_ground_clouds_are_the_projection_of_its_labels(tmp_path, checkpoint):
+    from baff_ros.engine import ground
+    from baff_ros.ros.ground_codec import msg_to_points
+
+    src = _make_bag(tmp_path / 'in')
+    assert main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint),
+                 '--outputs', 'labels,confidence,obstacle_points,free_points', '--no-copy',
+                 '--quiet', '-p', 'camera_height:=1.1', '-p', 'camera_pitch:=0.4',
+                 '-p', 'ground_min_confidence:=0.0', '-p', 'ground_ignore:=']) == 0
+    got = _Reader(tmp_path / 'o').by_topic
+    infos = _Reader(src).by_topic['/cam/camera_info']
+    pose = ground.pose_from_extrinsics(1.1, pitch=0.4)
+    roles = ground.role_table(CLASS_NAMES, ground.DEFAULT_TRAVERSABLE, ())
+    projector = ground.GroundProjector(roles, ground.ProjectionConfig(4, 10.0, 0.0))
+    total = 0
+    for i in range(N):
+        labels = image_to_array(got['/cam/segmentation/labels'][i][1])
+        conf = image_to_array(got['/cam/segmentation/confidence'][i][1])
+        camera = ground.CameraModel.from_camera_info(infos[min(i, len(infos) - 1)][1])
+        ref = projector.project(labels, camera, pose, conf)
+        for key, cloud in (('obstacle_points', ref.obstacle), ('free_points', ref.free)):
+            pts = msg_to_points(got[f'/cam/segmentation/{key}'][i][1])
+            assert np.array_equal(pts['x'], cloud.xyz[:, 0]), (i, key)
+            assert np.array_equal(pts['label'], cloud.label), (i, key)
+            total += len(pts)
+    assert total > 0
+
+
 def test_outputs_choose_what_goes_into_the_bag(tmp_path, checkpoint, capsys):
     src = _make_bag(tmp_path / 'in')
     assert main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint),
@@ -371,7 +409,7 @@ def test_compressed_outputs_are_standard_and_labels_lossless(tmp_path, checkpoin
     seg = '/cam/segmentation/'
     assert set(packed) == {f'{seg}{t}/compressed' for t in (
         'labels', 'confidence', 'color', 'overlay', 'weights/stride16', 'weights/stride8')} | {
-        f'{seg}camera_info', f'{seg}label_info'}
+        f'{seg}camera_info', f'{seg}label_info'} | {f'{seg}{k}' for k in GROUND_OUTPUTS}
     for (_, a), (_, b) in zip(raw[f'{seg}labels'], packed[f'{seg}labels/compressed']):
         assert b.__msgtype__ == 'sensor_msgs/msg/CompressedImage'
         assert b.format == 'mono8; png compressed mono8'

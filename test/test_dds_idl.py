@@ -48,7 +48,8 @@ DOMAIN = 10 + (os.getpid() + 40) % 80
 os.environ['CYCLONEDDS_URI'] = loopback_env(DOMAIN)['CYCLONEDDS_URI']
 
 #: The messages published or subscribed as topics (the others are nested in them).
-TOPIC_TYPES = ('Image', 'CompressedImage', 'CameraInfo', 'LabelInfo', 'DiagnosticArray')
+TOPIC_TYPES = ('Image', 'CompressedImage', 'CameraInfo', 'LabelInfo', 'DiagnosticArray',
+               'PointCloud2', 'OccupancyGrid')
 
 
 # -- ROS installs ------------------------------------------------------------------------------
@@ -462,6 +463,15 @@ def _sample(cls: type) -> Any:
         'DiagnosticArray': lambda: msgs.DiagnosticArray(header=h, status=[msgs.DiagnosticStatus(
             level=2, name='n', message='m', hardware_id='cpu',
             values=[msgs.KeyValue(key='k', value='v')])]),
+        'PointCloud2': lambda: msgs.PointCloud2(
+            header=h, height=1, width=1, fields=[msgs.PointField(name='x', offset=0, datatype=7,
+                                                                 count=1)],
+            is_bigendian=False, point_step=4, row_step=4, data=b'\x00\x00\x80?',
+            is_dense=True),
+        # Cells 0..127 only: _plain reads our bytes unsigned, the peer's int8 signed.
+        'OccupancyGrid': lambda: msgs.OccupancyGrid(header=h, info=msgs.MapMetaData(
+            map_load_time=msgs.Time(sec=1, nanosec=2), resolution=0.5, width=2, height=1,
+            origin=msgs.Pose(position=msgs.Point(x=-1.0, y=-2.0, z=0.0))), data=b'\x00\x64'),
     }[cls.__name__]()
 
 

@@ -16,6 +16,7 @@
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
 
 from baff_ros.cli import main
@@ -60,6 +61,14 @@ def test_demo_writes_bag_video_and_stills(tmp_path, capsys):
     overlay = cv2.imread(str(out / 'frame0029_overlay.png'))
     assert overlay.shape == (512, 1024, 3)
     assert montage.shape[0] > overlay.shape[0] and montage.shape[1] == 1024
+    # The ground clouds from above, next to the overlay: the road ahead is free space (road
+    # colour) in the view's lower middle, where the camera looks.
+    bev = cv2.cvtColor(cv2.imread(str(out / 'frame0029_bev.png')), cv2.COLOR_BGR2RGB)
+    assert bev.shape == (512, 1024 + 512, 3)
+    assert np.array_equal(bev[:, :1024], cv2.cvtColor(overlay, cv2.COLOR_BGR2RGB))
+    ahead = bev[300:480, 1024 + 236:1024 + 276].reshape(-1, 3).astype(int)
+    road = np.round(np.array([128, 64, 128]) * 0.7)
+    assert (np.abs(ahead - road).max(axis=1) <= 1).mean() > 0.5
     cap = cv2.VideoCapture(str(out / 'montage.mp4'))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 30
     cap.release()

@@ -117,6 +117,7 @@ SHRINK: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {
     'bench_bag.py': ({'--rounds': '1'}, {'--json': 'bench_bag.json'}),
     'profile_fusion.py': ({'--size': '64x128', '--runs': '2', '--rounds': '1'},
                           {'--runs': '2', '--rounds': '1'}),
+    'ground_bev.py': ({'--size': '128x256'}, {'--size': '128x256'}),
     'bench_node.py': ({'--duration': '2', '--size': '64x128'},
                       {'--frames': '5', '--image': '120x160'}),
 }

@@ -23,7 +23,7 @@ import pytest
 
 from baff_ros.ros import messages as m
 from baff_ros.ros.image_codec import array_to_image, image_to_array, rgb_to_compressed
-from baff_ros.ros.params import NodeParams
+from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
 from baff_ros.ros.pipeline import make_segmenter, output_topic, Pipeline
 
 SMALL = dict(model_config='width_mult=0.35', input_size=[64, 128])
@@ -73,10 +73,13 @@ def test_all_outputs_match_the_segmenter(segmenter):
     rgb, msg = frame()
     out = pipe.process(msg)
     assert set(out) == {'labels', 'confidence', 'color', 'overlay', 'camera_info',
-                        'weights/stride16', 'weights/stride8'}
+                        'weights/stride16', 'weights/stride8', 'obstacle_points',
+                        'free_points', 'ground_grid'}
     assert [k for k, _ in sink.published] == list(out)
     ref = segmenter(rgb)
     for key, o in out.items():
+        if key in GROUND_OUTPUTS:  # in the ground frame (test_ground_outputs)
+            continue
         assert o.header.stamp.sec == 12 and o.header.stamp.nanosec == 345
         assert o.header.frame_id == 'camera_optical'
         assert (o.height, o.width) == (96, 160), key
@@ -219,8 +222,8 @@ def test_outputs_go_out_navigation_first(segmenter):
     pipe.set_camera_info(camera_info())
     pipe.process(frame()[1])
     assert [k for k, _ in sink.published] == [
-        'labels', 'camera_info', 'confidence', 'weights/stride16', 'weights/stride8', 'color',
-        'overlay']
+        'labels', 'camera_info', 'obstacle_points', 'free_points', 'ground_grid', 'confidence',
+        'weights/stride16', 'weights/stride8', 'color', 'overlay']
 
 
 def test_frame_skip(segmenter):
@@ -267,3 +270,63 @@ def test_colorize_is_the_palette_lookup():
     assert not colorize(np.full((2, 2), 255, np.uint8), lut).any()  # unknown = black
     with pytest.raises(ValueError, match='uint8'):
         colorize(labels.astype(np.int32), lut)
+
+
+def test_ground_outputs(segmenter):
+    """Clouds and grid equal the core's projection of the published labels and confidence."""
+    from baff_ros.engine import ground
+    from baff_ros.ros.ground_codec import msg_to_points
+
+    params = NodeParams(**SMALL, camera_height=1.2, camera_pitch=0.35, ground_min_confidence=0.0,
+                        ground_traversable='road, sidewalk, terrain, building',
+                        ground_max_range=30.0, grid_resolution=0.5, grid_size=20.0)
+    sink = Sink({'labels', 'confidence', 'obstacle_points', 'free_points', 'ground_grid'})
+    pipe = Pipeline(params, sink, segmenter=segmenter)
+    pipe.load()
+    rgb, msg = frame(sec=7, nanosec=5)
+    assert pipe.process(msg).keys() == {'labels', 'confidence'}  # no CameraInfo: no clouds
+    pipe.set_camera_info(camera_info())
+    out = pipe.process(msg)
+    assert list(out)[:4] == ['labels', 'obstacle_points', 'free_points', 'ground_grid']
+    labels, conf = image_to_array(out['labels']), image_to_array(out['confidence'])
+    camera = ground.CameraModel.from_camera_info(camera_info())
+    pose = ground.pose_from_extrinsics(1.2, pitch=0.35)
+    roles = ground.role_table(segmenter.meta.class_names,
+                              ('road', 'sidewalk', 'terrain', 'building'))
+    ref = ground.GroundProjector(roles, ground.ProjectionConfig(4, 30.0, 0.0)).project(
+        labels, camera, pose, conf)
+    assert len(ref.obstacle) + len(ref.free) > 100
+    for key, cloud in (('obstacle_points', ref.obstacle), ('free_points', ref.free)):
+        o = out[key]
+        assert o.header.frame_id == 'base_footprint' and o.header.stamp.sec == 7
+        pts = msg_to_points(o)
+        assert np.array_equal(pts['x'], cloud.xyz[:, 0])
+        assert np.array_equal(pts['label'], cloud.label)
+        assert np.allclose(pts['confidence'], cloud.confidence) and (pts['z'] == 0).all()
+    grid = out['ground_grid']
+    assert (grid.info.width, grid.info.height, grid.info.resolution) == (40, 40, 0.5)
+    assert grid.info.origin.position.x == -10.0
+    cells = np.frombuffer(bytes(grid.data), np.int8)
+    assert np.array_equal(cells, ground.rasterise(ref, ground.GridConfig(0.5, 20.0)).ravel())
+    assert pipe.stats.snapshot()['ground_ms'] > 0
+
+    # Without a transform the frame's projection is skipped and counted; the rest goes out.
+    pipe.pose_lookup = lambda header: None
+    out = pipe.process(msg)
+    assert set(out) == {'labels', 'confidence'}
+    snap = pipe.stats.snapshot()
+    assert snap['ground_skipped'] == 1 and 'no transform from camera_optical' in \
+        snap['ground_skip_reason']
+    values = {v.key: v.value for v in pipe.diagnostics().status[0].values}
+    assert values['ground_skipped'] == '1'
+
+
+def test_ground_role_names_are_checked(segmenter):
+    pipe = Pipeline(NodeParams(**SMALL, ground_ignore='sky, clouds'), Sink(), segmenter=segmenter)
+    with pytest.raises(ValueError, match='ground_ignore.*clouds'):
+        pipe.load()
+    pipe = Pipeline(NodeParams(**SMALL), Sink(), segmenter=segmenter)
+    pipe.load()
+    with pytest.raises(ValueError, match='roads'):
+        pipe.update_params({'ground_traversable': 'roads'})
+    assert pipe.params.ground_traversable == 'road, sidewalk, terrain'

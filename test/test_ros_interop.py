@@ -112,8 +112,10 @@ def child_env(tmp_path: Path) -> Dict[str, str]:
 
 def dds_node(tmp_path: Path) -> Child:
     """``baff-ros node`` (the Cyclone DDS node) as a child process."""
-    return Child([sys.executable, '-m', 'baff_ros.cli', 'node', '--ros-args', *TINY, *REMAPS],
-                 tmp_path / 'dds_node.log', child_env(tmp_path))
+    # Static extrinsics (the DDS node has no TF); an untrained model is never confident.
+    ground = ['-p', 'ground_min_confidence:=0.0', '-p', 'camera_pitch:=0.2']
+    return Child([sys.executable, '-m', 'baff_ros.cli', 'node', '--ros-args', *TINY, *ground,
+                  *REMAPS], tmp_path / 'dds_node.log', child_env(tmp_path))
 
 
 def rclpy_node(tmp_path: Path) -> Child:
@@ -180,6 +182,18 @@ def test_rclpy_camera_and_listener_around_the_dds_node(tmp_path):
     else:
         assert os.environ.get('ROS_DISTRO') == 'humble', hashes
     assert TYPE_HASH_WARNING not in log, log
+    # The ground clouds and grid, read by rclpy and sensor_msgs_py.point_cloud2.
+    for key in ('obstacle_points', 'free_points'):
+        cloud = got[key]
+        assert cloud and cloud['frame_id'] == 'base_footprint', (key, got)
+        assert cloud['stamp'] in got['sent'].values(), cloud
+        assert cloud['fields'] == ['x', 'y', 'z', 'confidence', 'label'], cloud
+        assert cloud['z_max'] == 0.0 and cloud['x_min'] > 0, cloud
+    assert got['obstacle_points']['n'] + got['free_points']['n'] > 0, got
+    assert got['ground_grid']['size'] == [200, 200] and got['ground_grid']['seen'] > 0, got
+    if hashes['/robot/segmentation/obstacle_points'] != ['None']:
+        assert hashes['/robot/segmentation/obstacle_points'] == \
+            [msgs.TYPE_HASHES['sensor_msgs/msg/PointCloud2']], hashes
 
 
 def rclpy_peer(argv: List[str]) -> int:
@@ -188,7 +202,9 @@ def rclpy_peer(argv: List[str]) -> int:
     import rclpy
     from rclpy.qos import (DurabilityPolicy, qos_profile_sensor_data, QoSProfile,
                            ReliabilityPolicy)
-    from sensor_msgs.msg import Image
+    from nav_msgs.msg import OccupancyGrid
+    from sensor_msgs.msg import CameraInfo, Image, PointCloud2
+    from sensor_msgs_py import point_cloud2
     from vision_msgs.msg import LabelInfo
 
     parser = argparse.ArgumentParser()
@@ -196,11 +212,29 @@ def rclpy_peer(argv: List[str]) -> int:
     parser.add_argument('--timeout', type=float, default=40.0)
     args = parser.parse_args(argv)
     result: Dict[str, Any] = {'sent': {}, 'labels': [], 'label_info': {}, 'diagnostics': None,
-                              'type_hashes': {}, 'label_info_subscribed_after_labels': False}
+                              'type_hashes': {}, 'label_info_subscribed_after_labels': False,
+                              'obstacle_points': None, 'free_points': None, 'ground_grid': None}
     rclpy.init()
     try:
         node = rclpy.create_node('interop_peer')
         pub = node.create_publisher(Image, '/camera/image_raw', qos_profile_sensor_data)
+        info_pub = node.create_publisher(CameraInfo, '/camera/camera_info',
+                                         qos_profile_sensor_data)
+        info = CameraInfo(height=H, width=W, distortion_model='plumb_bob', d=[0.0] * 5,
+                          k=[100.0, 0.0, W / 2, 0.0, 100.0, H / 2, 0.0, 0.0, 1.0])
+
+        def on_cloud(key: str, msg: PointCloud2) -> None:
+            pts = point_cloud2.read_points(msg, field_names=('x', 'y', 'z', 'label'))
+            result[key] = {'frame_id': msg.header.frame_id,
+                           'stamp': [msg.header.stamp.sec, msg.header.stamp.nanosec],
+                           'fields': [f.name for f in msg.fields], 'n': len(pts),
+                           'z_max': float(pts['z'].max()) if len(pts) else 0.0,
+                           'x_min': float(pts['x'].min()) if len(pts) else 1.0}
+
+        def on_grid(msg: OccupancyGrid) -> None:
+            cells = np.asarray(msg.data, np.int8)
+            result['ground_grid'] = {'size': [msg.info.height, msg.info.width],
+                                     'seen': int((cells >= 0).sum())}
 
         def on_labels(msg: Image) -> None:
             data = np.frombuffer(bytes(msg.data), np.uint8)
@@ -223,6 +257,10 @@ def rclpy_peer(argv: List[str]) -> int:
 
         node.create_subscription(Image, '/robot/segmentation/labels', on_labels, 10)
         node.create_subscription(DiagnosticArray, '/diagnostics', on_diagnostics, 10)
+        for key in ('obstacle_points', 'free_points'):
+            node.create_subscription(PointCloud2, f'/robot/segmentation/{key}',
+                                     lambda m, key=key: on_cloud(key, m), 10)
+        node.create_subscription(OccupancyGrid, '/robot/segmentation/ground_grid', on_grid, 10)
         start = time.monotonic()
         late_sub = None
         n = 0
@@ -235,6 +273,8 @@ def rclpy_peer(argv: List[str]) -> int:
                 msg.header.frame_id = f'cam_{n}'
                 result['sent'][msg.header.frame_id] = [msg.header.stamp.sec,
                                                        msg.header.stamp.nanosec]
+                info.header = msg.header
+                info_pub.publish(info)
                 pub.publish(msg)
                 n += 1
                 next_frame += 0.2
@@ -245,10 +285,13 @@ def rclpy_peer(argv: List[str]) -> int:
                 late_sub = node.create_subscription(LabelInfo, '/robot/segmentation/label_info',
                                                     on_label_info, latched)
                 result['label_info_subscribed_after_labels'] = not result['label_info']
-            if len(result['labels']) >= 3 and result['label_info'] and result['diagnostics']:
+            if len(result['labels']) >= 3 and result['label_info'] and result['diagnostics'] \
+                    and result['obstacle_points'] and result['free_points'] \
+                    and result['ground_grid']:
                 break
             rclpy.spin_once(node, timeout_sec=0.05)
-        for topic in ('/robot/segmentation/labels', '/diagnostics'):
+        for topic in ('/robot/segmentation/labels', '/diagnostics',
+                      '/robot/segmentation/obstacle_points'):
             # Type hashes exist from Iron on; Humble's endpoint info has none.
             result['type_hashes'][topic] = [
                 str(getattr(info, 'topic_type_hash', None))

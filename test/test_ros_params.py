@@ -129,6 +129,30 @@ def test_rviz_config_shows_the_node_topics():
         <= topics
 
 
+def test_ground_rviz_config_shows_the_clouds_in_the_ground_frame():
+    data = yaml.safe_load((ROOT / 'config' / 'ground.rviz').read_text())
+    manager = data['Visualization Manager']
+    topics = {d['Topic']['Value'] for d in manager['Displays'] if 'Topic' in d}
+    assert {'/camera/segmentation/obstacle_points', '/camera/segmentation/free_points',
+            '/camera/segmentation/ground_grid'} <= topics
+    assert manager['Global Options']['Fixed Frame'] == SPECS['ground_frame'].default
+
+
+def test_nav2_snippet_reads_the_node_clouds():
+    data = yaml.safe_load((ROOT / 'config' / 'nav2_semantic_obstacles.yaml').read_text())
+    params = data['local_costmap']['local_costmap']['ros__parameters']
+    layer = params['semantic_obstacle_layer']
+    assert layer['plugin'] == 'nav2_costmap_2d::ObstacleLayer'
+    sources = layer['observation_sources'].split()
+    got = {layer[s]['topic']: (layer[s]['marking'], layer[s]['clearing']) for s in sources}
+    assert got == {'/camera/segmentation/obstacle_points': (True, False),
+                   '/camera/segmentation/free_points': (False, True)}
+    for s in sources:  # the points lie on z = 0: inside the layer's height band
+        assert layer[s]['min_obstacle_height'] < 0 < layer[s]['max_obstacle_height']
+        assert layer[s]['data_type'] == 'PointCloud2'
+    assert params['robot_base_frame'] == SPECS['ground_frame'].default
+
+
 def test_setup_registers_the_ros_entry_point():
     assert "'segment = baff_ros.ros.rclpy_node:main'" in (ROOT / 'setup.py').read_text()
 

@@ -56,9 +56,14 @@ def rosbags_message_types(typestore) -> Any:
         DiagnosticArray=t['diagnostic_msgs/msg/DiagnosticArray'],
         DiagnosticStatus=t['diagnostic_msgs/msg/DiagnosticStatus'],
         KeyValue=t['diagnostic_msgs/msg/KeyValue'],
+        PointField=t['sensor_msgs/msg/PointField'], PointCloud2=t['sensor_msgs/msg/PointCloud2'],
+        Point=t['geometry_msgs/msg/Point'], Quaternion=t['geometry_msgs/msg/Quaternion'],
+        Pose=t['geometry_msgs/msg/Pose'], MapMetaData=t['nav_msgs/msg/MapMetaData'],
+        OccupancyGrid=t['nav_msgs/msg/OccupancyGrid'],
         byte=int,
-        # uint8[] fields are numpy arrays in rosbags: a view, no copy.
-        data=lambda b: np.frombuffer(b, np.uint8))
+        # uint8[] / int8[] fields are numpy arrays in rosbags: a view, no copy.
+        data=lambda b: np.frombuffer(b, np.uint8),
+        int8_data=lambda b: np.frombuffer(b, np.int8))
 
 
 def _latched_qos() -> list:

@@ -89,16 +89,17 @@ def parse_outputs(text: str) -> Dict[str, bool]:
 
 
 def node_params(args: argparse.Namespace, params_file: Optional[str] = None,
-                overrides: Sequence[str] = ()):
+                overrides: Sequence[str] = (), base: Optional[Dict[str, Any]] = None):
     """Build the node parameters for ``bag`` and ``demo``.
 
-    In order, later wins: ``params_file``, then the model/inference options and ``--outputs``
-    given on the command line (an option given wins even where it equals its default), then
-    the ``-p NAME:=VALUE`` ``overrides``.
+    In order, later wins: ``base`` (the demo's sample-camera extrinsics), ``params_file``, then
+    the model/inference options and ``--outputs`` given on the command line (an option given
+    wins even where it equals its default), then the ``-p NAME:=VALUE`` ``overrides``.
     """
     from baff_ros.ros.params import load_params_file, NodeParams, parse_param_override
 
-    values: Dict[str, Any] = dict(load_params_file(params_file)) if params_file else {}
+    values: Dict[str, Any] = dict(base or {})
+    values.update(load_params_file(params_file) if params_file else {})
     values.update(getattr(args, 'outputs', None) or {})
     if args.model:
         values['model'] = args.model

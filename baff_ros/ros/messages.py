@@ -90,6 +90,78 @@ class CameraInfo:
 
 
 @dataclass
+class PointField:
+    """sensor_msgs/PointField."""
+
+    name: str = ''
+    offset: int = 0
+    datatype: int = 0
+    count: int = 0
+
+
+@dataclass
+class PointCloud2:
+    """sensor_msgs/PointCloud2 (``data`` is bytes-like)."""
+
+    header: Header = field(default_factory=Header)
+    height: int = 0
+    width: int = 0
+    fields: List[PointField] = field(default_factory=list)
+    is_bigendian: bool = False
+    point_step: int = 0
+    row_step: int = 0
+    data: Any = b''
+    is_dense: bool = False
+
+
+@dataclass
+class Point:
+    """geometry_msgs/Point."""
+
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+
+
+@dataclass
+class Quaternion:
+    """geometry_msgs/Quaternion."""
+
+    x: float = 0.0
+    y: float = 0.0
+    z: float = 0.0
+    w: float = 1.0
+
+
+@dataclass
+class Pose:
+    """geometry_msgs/Pose."""
+
+    position: Point = field(default_factory=Point)
+    orientation: Quaternion = field(default_factory=Quaternion)
+
+
+@dataclass
+class MapMetaData:
+    """nav_msgs/MapMetaData."""
+
+    map_load_time: Time = field(default_factory=Time)
+    resolution: float = 0.0
+    width: int = 0
+    height: int = 0
+    origin: Pose = field(default_factory=Pose)
+
+
+@dataclass
+class OccupancyGrid:
+    """nav_msgs/OccupancyGrid (``data``: int8 cells, row-major, as the adapter's int8 type)."""
+
+    header: Header = field(default_factory=Header)
+    info: MapMetaData = field(default_factory=MapMetaData)
+    data: Any = b''
+
+
+@dataclass
 class VisionClass:
     """vision_msgs/VisionClass."""
 
@@ -145,6 +217,7 @@ class MessageTypes:
         byte: converts an int to the middleware's representation of a ROS ``byte`` field
             (rclpy wants a one-byte ``bytes``; DDS and the plain types an int).
         data: converts image bytes to what the middleware's ``uint8[]`` field takes cheaply.
+        int8_data: converts int8 cell bytes to what an ``int8[]`` field takes cheaply.
     """
 
     Time: Callable[..., Any] = Time
@@ -158,8 +231,16 @@ class MessageTypes:
     DiagnosticArray: Callable[..., Any] = DiagnosticArray
     DiagnosticStatus: Callable[..., Any] = DiagnosticStatus
     KeyValue: Callable[..., Any] = KeyValue
+    PointField: Callable[..., Any] = PointField
+    PointCloud2: Callable[..., Any] = PointCloud2
+    Point: Callable[..., Any] = Point
+    Quaternion: Callable[..., Any] = Quaternion
+    Pose: Callable[..., Any] = Pose
+    MapMetaData: Callable[..., Any] = MapMetaData
+    OccupancyGrid: Callable[..., Any] = OccupancyGrid
     byte: Callable[[int], Any] = int
     data: Callable[[Any], Any] = bytes
+    int8_data: Callable[[Any], Any] = bytes
 
     def header(self, src: Any) -> Any:
         """Build a header of this middleware with ``src``'s stamp and frame_id (any duck type)."""

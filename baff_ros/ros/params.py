@@ -92,7 +92,12 @@ class ParamSpec:
 
 
 #: Outputs that have a publish_<name> toggle (topic segmentation/<name>; weights: one per fusion).
-OUTPUTS = ('labels', 'confidence', 'color', 'overlay', 'weights', 'camera_info')
+OUTPUTS = ('labels', 'confidence', 'color', 'overlay', 'weights', 'camera_info',
+           'obstacle_points', 'free_points', 'ground_grid')
+#: Outputs made by the ground projection (they need a CameraInfo and a camera pose).
+GROUND_OUTPUTS = ('obstacle_points', 'free_points', 'ground_grid')
+#: Where the camera pose comes from.
+POSE_SOURCES = ('tf', 'static')
 _RO = {'read_only': True}
 
 SCHEMA: Tuple[ParamSpec, ...] = (
@@ -123,6 +128,47 @@ SCHEMA: Tuple[ParamSpec, ...] = (
               '(BAFF fusion weights)'),
     ParamSpec('publish_camera_info', 'bool', True, 'publish segmentation/camera_info scaled to '
               'the labels image (needs camera_info input)'),
+    ParamSpec('publish_obstacle_points', 'bool', True, 'publish segmentation/obstacle_points '
+              '(PointCloud2 on the ground plane; needs camera_info and a camera pose)'),
+    ParamSpec('publish_free_points', 'bool', True, 'publish segmentation/free_points '
+              '(PointCloud2 of traversable ground; needs camera_info and a camera pose)'),
+    ParamSpec('publish_ground_grid', 'bool', True, 'publish segmentation/ground_grid '
+              '(OccupancyGrid around the ground frame origin, -1 unseen)'),
+    ParamSpec('ground_frame', 'string', 'base_footprint', 'frame of the clouds and the grid; '
+              'its z = 0 plane is the ground', **_RO),
+    ParamSpec('ground_pose_source', 'string', 'tf', "camera pose: 'tf' (rclpy node: image "
+              "frame_id -> ground_frame at the image stamp) or 'static' (camera_* parameters; "
+              'the DDS node and the bag tool always use these)', choices=POSE_SOURCES, **_RO),
+    ParamSpec('ground_tf_timeout', 'double', 0.05, 'seconds to wait for the camera transform; '
+              'a frame without one is not projected (counted in diagnostics)',
+              range=(0.0, 5.0)),
+    ParamSpec('camera_height', 'double', 1.5, 'static extrinsics: camera height above the '
+              'ground (m)', range=(0.01, 100.0)),
+    ParamSpec('camera_roll', 'double', 0.0, 'static extrinsics: roll (rad, REP-103)',
+              range=(-3.1416, 3.1416)),
+    ParamSpec('camera_pitch', 'double', 0.0, 'static extrinsics: pitch (rad, positive looks '
+              'down)', range=(-3.1416, 3.1416)),
+    ParamSpec('camera_yaw', 'double', 0.0, 'static extrinsics: yaw (rad, positive turns left)',
+              range=(-3.1416, 3.1416)),
+    ParamSpec('camera_x', 'double', 0.0, 'static extrinsics: camera x in the ground frame (m, '
+              'forward)', range=(-100.0, 100.0)),
+    ParamSpec('camera_y', 'double', 0.0, 'static extrinsics: camera y in the ground frame (m, '
+              'left)', range=(-100.0, 100.0)),
+    ParamSpec('ground_stride', 'integer', 4, 'project every n-th pixel row and column',
+              range=(1, 64)),
+    ParamSpec('ground_max_range', 'double', 10.0, 'drop ground points farther than this from '
+              'the camera (m)', range=(0.1, 1000.0)),
+    ParamSpec('ground_min_confidence', 'double', 0.5, 'drop pixels less confident than this '
+              '(0..1)', range=(0.0, 1.0)),
+    ParamSpec('ground_traversable', 'string', 'road, sidewalk, terrain', 'comma-separated '
+              'classes that are free space; every class neither traversable nor ignored is '
+              'an obstacle'),
+    ParamSpec('ground_ignore', 'string', 'sky', 'comma-separated classes left out of the '
+              'projection (unknown, 255, always is)'),
+    ParamSpec('grid_resolution', 'double', 0.1, 'ground_grid cell size (m)',
+              range=(0.01, 10.0)),
+    ParamSpec('grid_size', 'double', 20.0, 'ground_grid side length (m), centred on the '
+              'ground frame origin', range=(0.1, 1000.0)),
     ParamSpec('weights_encoding', 'string', 'mono8', 'weight maps as mono8 (w*255) or 32FC1',
               choices=('mono8', '32FC1')),
     ParamSpec('weights_size', 'string', 'output', "weight maps at the labels image's size "
@@ -168,6 +214,25 @@ class NodeParams:
     publish_overlay: bool = SPECS['publish_overlay'].default
     publish_weights: bool = SPECS['publish_weights'].default
     publish_camera_info: bool = SPECS['publish_camera_info'].default
+    publish_obstacle_points: bool = SPECS['publish_obstacle_points'].default
+    publish_free_points: bool = SPECS['publish_free_points'].default
+    publish_ground_grid: bool = SPECS['publish_ground_grid'].default
+    ground_frame: str = SPECS['ground_frame'].default
+    ground_pose_source: str = SPECS['ground_pose_source'].default
+    ground_tf_timeout: float = SPECS['ground_tf_timeout'].default
+    camera_height: float = SPECS['camera_height'].default
+    camera_roll: float = SPECS['camera_roll'].default
+    camera_pitch: float = SPECS['camera_pitch'].default
+    camera_yaw: float = SPECS['camera_yaw'].default
+    camera_x: float = SPECS['camera_x'].default
+    camera_y: float = SPECS['camera_y'].default
+    ground_stride: int = SPECS['ground_stride'].default
+    ground_max_range: float = SPECS['ground_max_range'].default
+    ground_min_confidence: float = SPECS['ground_min_confidence'].default
+    ground_traversable: str = SPECS['ground_traversable'].default
+    ground_ignore: str = SPECS['ground_ignore'].default
+    grid_resolution: float = SPECS['grid_resolution'].default
+    grid_size: float = SPECS['grid_size'].default
     weights_encoding: str = SPECS['weights_encoding'].default
     weights_size: str = SPECS['weights_size'].default
     overlay_alpha: float = SPECS['overlay_alpha'].default
@@ -190,6 +255,11 @@ class NodeParams:
         dev = self.device
         if not (dev in ('cpu', 'cuda') or (dev.startswith('cuda:') and dev[5:].isdigit())):
             raise ValueError(f"parameter device: expected 'cpu', 'cuda' or 'cuda:N', got {dev!r}")
+        if self.grid_size / self.grid_resolution > 4096:
+            raise ValueError(f'parameters grid_size / grid_resolution: {self.grid_size} m at '
+                             f'{self.grid_resolution} m is more than 4096 cells a side')
+        if not self.ground_frame:
+            raise ValueError('parameter ground_frame: must not be empty')
 
     @classmethod
     def from_dict(cls, values: Mapping[str, Any]) -> 'NodeParams':

@@ -38,11 +38,13 @@ from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Tuple
 import cv2
 import numpy as np
 
+from baff_ros.engine import ground
 from baff_ros.ros import messages
+from baff_ros.ros.ground_codec import cloud_to_msg, grid_to_msg
 from baff_ros.ros.image_codec import (array_to_image, compressed_to_rgb, ImageCodecError,
                                       image_to_rgb, scale_camera_info)
 from baff_ros.ros.messages import MessageTypes, PLAIN
-from baff_ros.ros.params import NodeParams, OUTPUTS
+from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams, OUTPUTS
 
 #: Topic of each output key, relative to the node's namespace.
 TOPIC_PREFIX = 'segmentation/'
@@ -58,7 +60,11 @@ RATE_WINDOW_S = 5.0
 
 
 #: Publishing order of a frame's outputs: what navigation consumes first, pictures last.
-PUBLISH_ORDER = ('labels', 'camera_info', 'confidence', 'weights', 'color', 'overlay')
+PUBLISH_ORDER = ('labels', 'camera_info', 'obstacle_points', 'free_points', 'ground_grid',
+                 'confidence', 'weights', 'color', 'overlay')
+
+#: Looks up ``T_ground_camera`` (4x4) for an image header; None when there is none (yet).
+PoseLookup = Callable[[Any], Optional[np.ndarray]]
 
 
 def _publish_rank(key: str) -> int:
@@ -147,6 +153,11 @@ class Stats:
         self.stamp_latency_ms: Deque[float] = deque(maxlen=100)
         self.segment_ms: Deque[float] = deque(maxlen=100)
         self.first_latency_ms: Deque[float] = deque(maxlen=100)
+        self.ground_ms: Deque[float] = deque(maxlen=100)
+        self.ground_skipped = 0
+        self.ground_skip_reason = ''
+        self.obstacle_points = 0
+        self.free_points = 0
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of the counters plus rates and median/p99 timings."""
@@ -158,12 +169,15 @@ class Stats:
                 'decode_errors': self.decode_errors, 'errors': self.errors,
                 'last_error': self.last_error,
                 'input_hz': self.input_rate.hz(now), 'processed_hz': self.output_rate.hz(now),
+                'ground_skipped': self.ground_skipped,
+                'ground_skip_reason': self.ground_skip_reason,
+                'obstacle_points': self.obstacle_points, 'free_points': self.free_points,
             }
             series = {'infer_ms': self.infer_ms, 'segment_ms': self.segment_ms,
                       'process_ms': self.process_ms,
                       'first_output_latency_ms': self.first_latency_ms,
                       'node_latency_ms': self.node_latency_ms,
-                      'stamp_latency_ms': self.stamp_latency_ms}
+                      'stamp_latency_ms': self.stamp_latency_ms, 'ground_ms': self.ground_ms}
             for name, values in series.items():
                 arr = np.asarray(values, np.float64)
                 snap[name] = float(np.median(arr)) if arr.size else 0.0
@@ -215,6 +229,10 @@ class Pipeline:
         self.stats = Stats()
         self._lut: Optional[np.ndarray] = None
         self._camera_info: Any = None
+        #: Where the camera pose comes from; None: the static camera_* parameters.
+        self.pose_lookup: Optional[PoseLookup] = None
+        self._projector: Optional[ground.GroundProjector] = None
+        self._projector_key: Optional[tuple] = None
         self._cond = threading.Condition()
         self._pending: Optional[Tuple[Any, float]] = None
         self._ready: Optional[Job] = None
@@ -234,6 +252,7 @@ class Pipeline:
             self.segmenter = make_segmenter(self.params, self.log.info)
             self._owns_segmenter = True
         self._lut = palette_lut(self.segmenter.meta.palette)
+        self.projector(self.params)  # unknown class names in the role lists fail here
 
     @property
     def fusion_names(self) -> Tuple[str, ...]:
@@ -241,7 +260,7 @@ class Pipeline:
         return tuple(self.segmenter.fusion_names) if self.segmenter is not None else ()
 
     def output_keys(self) -> List[str]:
-        """Every image/camera_info output key of the loaded model."""
+        """Every output key of the loaded model (images, camera_info, ground clouds, grid)."""
         keys = [k for k in OUTPUTS if k != 'weights']
         return keys + [weights_key(n) for n in self.fusion_names]
 
@@ -393,7 +412,7 @@ class Pipeline:
         kind = key.split('/')[0]
         if not getattr(self.params, f'publish_{kind}'):
             return False
-        if kind == 'camera_info' and self._camera_info is None:
+        if (kind == 'camera_info' or kind in GROUND_OUTPUTS) and self._camera_info is None:
             return False
         return self.sink.has_subscribers(key)
 
@@ -441,8 +460,19 @@ class Pipeline:
         out: Dict[str, Any] = {}
         color = None
         first = None
+        scaled_info = None
+        projection: Any = None
         for key in sorted(job.wanted, key=_publish_rank):
-            if key == 'labels':
+            if key in ('camera_info',) + GROUND_OUTPUTS and scaled_info is None:
+                scaled_info = scale_camera_info(job.camera_info, image.shape[:2],
+                                                (out_h, out_w), header, types)
+            if key in GROUND_OUTPUTS:
+                if projection is None:
+                    projection = self._project(job, result, scaled_info) or False
+                if projection is False:
+                    continue
+                m = self._ground_msg(key, projection, header)
+            elif key == 'labels':
                 m = array_to_image(result.labels, 'mono8', header, types)
             elif key == 'confidence':
                 m = array_to_image(result.confidence, 'mono8', header, types)
@@ -456,8 +486,7 @@ class Pipeline:
                     m = array_to_image(self._overlay(image, order, color), 'rgb8', header,
                                        types)
             elif key == 'camera_info':
-                m = scale_camera_info(job.camera_info, image.shape[:2], (out_h, out_w), header,
-                                      types)
+                m = scaled_info
             else:  # weights/stride<fusion>
                 m = self._weights_msg(result.weights[fusion_of(key)], (out_h, out_w), header)
             self.sink.publish(key, m)
@@ -476,6 +505,81 @@ class Pipeline:
             ImageCodecError: the frame is malformed (nothing is published).
         """
         return self.publish(self.infer(msg, received))
+
+    # -- ground projection -----------------------------------------------------------------
+
+    def projector(self, params: NodeParams) -> ground.GroundProjector:
+        """Return the ground projector for ``params`` (rebuilt when its parameters change).
+
+        Raises:
+            ValueError: a role list names a class the model does not have.
+        """
+        names = tuple(self.segmenter.meta.class_names) if self.segmenter is not None else ()
+        key = (names, params.ground_traversable, params.ground_ignore, params.ground_stride,
+               params.ground_max_range, params.ground_min_confidence)
+        if key != self._projector_key or self._projector is None:
+            try:
+                roles = ground.role_table(names, ground.parse_names(params.ground_traversable),
+                                          ground.parse_names(params.ground_ignore))
+            except ground.GroundError as exc:
+                raise ValueError(f'parameters ground_traversable / ground_ignore: {exc}') \
+                    from None
+            config = ground.ProjectionConfig(params.ground_stride, params.ground_max_range,
+                                             params.ground_min_confidence)
+            self._projector, self._projector_key = ground.GroundProjector(roles, config), key
+        return self._projector
+
+    def static_pose(self) -> np.ndarray:
+        """``T_ground_camera`` from the camera_* parameters."""
+        p = self.params
+        return ground.pose_from_extrinsics(p.camera_height, p.camera_roll, p.camera_pitch,
+                                           p.camera_yaw, p.camera_x, p.camera_y)
+
+    def _skip_ground(self, reason: str) -> None:
+        with self.stats.lock:
+            self.stats.ground_skipped += 1
+            self.stats.ground_skip_reason = reason
+            count = self.stats.ground_skipped
+        if count <= 3 or count % 100 == 0:
+            self.log.warning(f'ground projection skipped ({count} so far): {reason}')
+
+    def _project(self, job: 'Job', result: Any, scaled_info: Any
+                 ) -> Optional[ground.Projection]:
+        """Project the labels onto the ground; None (counted) when there is no camera pose."""
+        t0 = time.perf_counter()
+        if self.pose_lookup is None:
+            pose = self.static_pose()
+        else:
+            pose = self.pose_lookup(job.msg.header)
+            if pose is None:
+                frame = job.msg.header.frame_id or '(empty frame_id)'
+                self._skip_ground(f'no transform from {frame} to {self.params.ground_frame} '
+                                  'at the image stamp')
+                return None
+        try:
+            camera = ground.CameraModel.from_camera_info(scaled_info)
+            projection = self.projector(self.params).project(result.labels, camera, pose,
+                                                             result.confidence)
+        except ground.GroundError as exc:  # an uncalibrated CameraInfo, a camera below ground
+            self._skip_ground(str(exc))
+            return None
+        with self.stats.lock:
+            self.stats.ground_ms.append((time.perf_counter() - t0) * 1e3)
+            self.stats.obstacle_points = len(projection.obstacle)
+            self.stats.free_points = len(projection.free)
+        return projection
+
+    def _ground_msg(self, key: str, projection: ground.Projection, header: Any) -> Any:
+        types = self.types
+        gheader = types.Header(stamp=types.Time(sec=int(header.stamp.sec),
+                                                nanosec=int(header.stamp.nanosec)),
+                               frame_id=self.params.ground_frame)
+        if key == 'obstacle_points':
+            return cloud_to_msg(projection.obstacle, gheader, types)
+        if key == 'free_points':
+            return cloud_to_msg(projection.free, gheader, types)
+        grid = ground.GridConfig(self.params.grid_resolution, self.params.grid_size)
+        return grid_to_msg(ground.rasterise(projection, grid), grid, gheader, types)
 
     def _overlay(self, image: np.ndarray, order: str, color: np.ndarray) -> np.ndarray:
         from baff_ros.engine.visualize import overlay
@@ -521,7 +625,10 @@ class Pipeline:
 
     def update_params(self, changes: Dict[str, Any]) -> NodeParams:
         """Apply runtime-tunable parameter changes; ValueError (nothing changed) if invalid."""
-        self.params = self.params.with_changes(changes, runtime=True)
+        new = self.params.with_changes(changes, runtime=True)
+        if self.segmenter is not None:
+            self.projector(new)
+        self.params = new
         return self.params
 
     def label_info(self) -> Any:

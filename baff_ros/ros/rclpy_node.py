@@ -20,6 +20,7 @@ publishers. With ``autostart: true`` the node walks itself to active on start, o
 lifecycle manager (or ``ros2 lifecycle set``) drives it.
 """
 
+from array import array
 import functools
 import signal
 import sys
@@ -28,6 +29,9 @@ from typing import Any, Callable, Dict, List, Optional
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from geometry_msgs.msg import Point, Pose, Quaternion
+from nav_msgs.msg import MapMetaData, OccupancyGrid
+import numpy as np
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
 import rclpy
@@ -36,10 +40,12 @@ from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image, RegionOfInterest
+from sensor_msgs.msg import (CameraInfo, CompressedImage, Image, PointCloud2, PointField,
+                             RegionOfInterest)
 from std_msgs.msg import Header
 from vision_msgs.msg import LabelInfo, VisionClass
 
+from baff_ros.engine.ground import pose_from_transform
 from baff_ros.ros.messages import MessageTypes
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
 from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline, weights_key
@@ -58,14 +64,27 @@ def _image(**fields: Any) -> Image:
     return Image(**fields)
 
 
+def _int8_array(data: bytes) -> array:
+    """int8 cell bytes -> array('b'), what an ``int8[]`` field keeps without a per-cell check."""
+    cells = array('b')
+    cells.frombytes(data)
+    return cells
+
+
 RCLPY_TYPES = MessageTypes(
     Time=Time, Header=Header, Image=_image, CompressedImage=CompressedImage,
     CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
     VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
-    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue,
+    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, PointField=PointField,
+    PointCloud2=PointCloud2, Point=Point, Quaternion=Quaternion, Pose=Pose,
+    MapMetaData=MapMetaData, OccupancyGrid=OccupancyGrid,
     # uint8[] fields get bytes: the constructors turn them into one array('B'). (Assigning
     # bytes to .data afterwards would go through rosidl's per-element checks instead.)
-    byte=lambda v: bytes([v]), data=bytes)
+    byte=lambda v: bytes([v]), data=bytes, int8_data=_int8_array)
+
+#: Message type of each output key that is not an Image.
+OUTPUT_TYPES = {'camera_info': CameraInfo, 'obstacle_points': PointCloud2,
+                'free_points': PointCloud2, 'ground_grid': OccupancyGrid}
 
 _PARAM_TYPES = {'string': ParameterType.PARAMETER_STRING,
                 'integer': ParameterType.PARAMETER_INTEGER,
@@ -135,6 +154,8 @@ class SegmentationNode(LifecycleNode):
         self._pubs: Dict[str, Any] = {}
         self._subs: List[Any] = []
         self._timer = None
+        self._tf_buffer = None
+        self._tf_listener = None
 
     # OutputSink --------------------------------------------------------------------------
 
@@ -168,6 +189,8 @@ class SegmentationNode(LifecycleNode):
         try:
             base = self.params or self._read_params()
             new = base.with_changes(changes, runtime=self.params is not None)
+            if self.pipeline is not None and self.pipeline.segmenter is not None:
+                self.pipeline.projector(new)  # class names in the ground role lists
         except ValueError as exc:
             return SetParametersResult(successful=False, reason=str(exc))
         if self.params is not None:
@@ -199,8 +222,9 @@ class SegmentationNode(LifecycleNode):
         self.params = self._read_params()  # ValueError naming the parameter -> FAILURE
         p = self.params
         opts = QoSOverridingOptions.with_default_policies()
-        for key in ('labels', 'confidence', 'color', 'overlay', 'camera_info'):
-            msg_type = CameraInfo if key == 'camera_info' else Image
+        for key in ('labels', 'confidence', 'color', 'overlay', 'camera_info', 'obstacle_points',
+                    'free_points', 'ground_grid'):
+            msg_type = OUTPUT_TYPES.get(key, Image)
             self._pubs[key] = self.create_lifecycle_publisher(
                 msg_type, output_topic(key), self._output_qos(), qos_overriding_options=opts)
         latched = QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=1,
@@ -226,6 +250,8 @@ class SegmentationNode(LifecycleNode):
             if key not in self._pubs:  # one topic per fusion point: known once loaded
                 self._pubs[key] = self.create_lifecycle_publisher(
                     Image, output_topic(key), self._output_qos(), qos_overriding_options=opts)
+        if p.ground_pose_source == 'tf':
+            self._start_tf()
         self.pipeline.start()
         if p.input_transport == 'compressed':
             topic, msg_type = 'image/compressed', CompressedImage
@@ -264,6 +290,43 @@ class SegmentationNode(LifecycleNode):
         self.release()
         return TransitionCallbackReturn.SUCCESS
 
+    # TF -----------------------------------------------------------------------------------
+
+    def _start_tf(self) -> None:
+        """Listen to /tf and /tf_static; the pipeline asks for the camera pose per frame."""
+        from tf2_ros import Buffer, TransformListener
+
+        # The listener's subscriptions are served by the node's executor; lookups wait (polling)
+        # on the publishing thread, which is not one of the executor's.
+        self._tf_buffer = Buffer()
+        self._tf_listener = TransformListener(self._tf_buffer, self)
+        self.pipeline.pose_lookup = self._lookup_pose
+
+    def _lookup_pose(self, header: Any) -> Optional[np.ndarray]:
+        """``T_ground_camera`` at the image stamp (waits ground_tf_timeout); None without one."""
+        from rclpy.duration import Duration
+        from rclpy.time import Time as RclTime
+
+        buffer, p = self._tf_buffer, self.params
+        if buffer is None or p is None:
+            return None
+        stamp = RclTime.from_msg(header.stamp)
+        try:
+            t = buffer.lookup_transform(p.ground_frame, header.frame_id, stamp,
+                                        Duration(seconds=p.ground_tf_timeout)).transform
+        except Exception as exc:  # noqa: BLE001 - tf2 raises several kinds; all mean "none"
+            self.get_logger().debug(f'no camera transform: {exc}')
+            return None
+        return pose_from_transform((t.translation.x, t.translation.y, t.translation.z),
+                                   (t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w))
+
+    def _stop_tf(self) -> None:
+        if self.pipeline is not None:
+            self.pipeline.pose_lookup = None
+        if self._tf_listener is not None:
+            self._tf_listener.unregister()
+        self._tf_listener = self._tf_buffer = None
+
     def _destroy_publishers(self) -> None:
         for pub in self._pubs.values():
             self.destroy_publisher(pub)
@@ -281,6 +344,7 @@ class SegmentationNode(LifecycleNode):
             self._timer = None
         if self.pipeline is not None:
             self.pipeline.close()
+        self._stop_tf()
 
 
 class _ShutdownOnExit:

@@ -25,3 +25,28 @@ def _no_cyclonedds_binding_in_this_process():
         pytest.fail('the cyclonedds Python binding is loaded in this pytest process; run the '
                     'rclpy tests on their own: `pytest test/ros`')
     yield
+
+
+@pytest.fixture
+def ros_context():
+    """rclpy initialised for one test, shut down after it."""
+    import rclpy
+
+    rclpy.init()
+    try:
+        yield
+    finally:
+        rclpy.shutdown()
+
+
+@pytest.fixture
+def executor_of():
+    """Return a function that builds a SingleThreadedExecutor serving the nodes given to it."""
+    from rclpy.executors import SingleThreadedExecutor
+
+    def build(*nodes):
+        executor = SingleThreadedExecutor()
+        for node in nodes:
+            executor.add_node(node)
+        return executor
+    return build

@@ -27,15 +27,6 @@ pytestmark = pytest.mark.rclpy
 UNIT_NS = '/unit_test'
 
 
-@pytest.fixture
-def ros_context():
-    rclpy.init()
-    try:
-        yield
-    finally:
-        rclpy.shutdown()
-
-
 def test_parameters_are_declared_from_the_schema(ros_context):
     from baff_ros.ros.params import SCHEMA
     from baff_ros.ros.rclpy_node import SegmentationNode
@@ -53,8 +44,7 @@ def test_parameters_are_declared_from_the_schema(ros_context):
         node.destroy_node()
 
 
-def test_lifecycle_segments_an_image(ros_context):
-    from rclpy.executors import SingleThreadedExecutor
+def test_lifecycle_segments_an_image(ros_context, executor_of):
     from rclpy.parameter import Parameter
     from sensor_msgs.msg import Image
 
@@ -67,9 +57,7 @@ def test_lifecycle_segments_an_image(ros_context):
     got = []
     peer.create_subscription(Image, f'{UNIT_NS}/segmentation/labels', got.append, 10)
     pub = peer.create_publisher(Image, f'{UNIT_NS}/image', 10)
-    executor = SingleThreadedExecutor()
-    executor.add_node(node)
-    executor.add_node(peer)
+    executor = executor_of(node, peer)
     try:
         node.trigger_configure()
         node.trigger_activate()

@@ -62,6 +62,9 @@ OUTPUT_TYPES = {
                 'weights/stride8')}
 OUTPUT_TYPES['/camera/segmentation/camera_info'] = 'sensor_msgs/msg/CameraInfo'
 OUTPUT_TYPES[LABEL_INFO] = 'vision_msgs/msg/LabelInfo'
+OUTPUT_TYPES.update({'/camera/segmentation/obstacle_points': 'sensor_msgs/msg/PointCloud2',
+                     '/camera/segmentation/free_points': 'sensor_msgs/msg/PointCloud2',
+                     '/camera/segmentation/ground_grid': 'nav_msgs/msg/OccupancyGrid'})
 
 #: The rclpy camera's topics and frames (``ros2 bag record`` tests).
 CAM_IMAGE, CAM_COMPRESSED, CAM_INFO = ('/cam/image_raw', '/cam/image_raw/compressed',

@@ -32,8 +32,8 @@ from typing import Any, Dict, List
 
 from cyclonedds.idl import IdlStruct
 from cyclonedds.idl._machinery import BytesMachine
-from cyclonedds.idl.types import (array, byte, float32, float64, int32, sequence, uint8, uint16,
-                                  uint32)
+from cyclonedds.idl.types import (array, byte, float32, float64, int8, int32, sequence, uint8,
+                                  uint16, uint32)
 
 from baff_ros.ros.messages import MessageTypes
 
@@ -148,6 +148,78 @@ class DiagnosticArray(IdlStruct, typename='diagnostic_msgs::msg::dds_::Diagnosti
     status: sequence[DiagnosticStatus] = field(default_factory=list)
 
 
+@dataclass
+class PointField(IdlStruct, typename='sensor_msgs::msg::dds_::PointField_'):
+    """sensor_msgs/PointField."""
+
+    name: str = ''
+    offset: uint32 = 0
+    datatype: uint8 = 0
+    count: uint32 = 0
+
+
+@dataclass
+class PointCloud2(IdlStruct, typename='sensor_msgs::msg::dds_::PointCloud2_'):
+    """sensor_msgs/PointCloud2."""
+
+    header: Header = field(default_factory=Header)
+    height: uint32 = 0
+    width: uint32 = 0
+    fields: sequence[PointField] = field(default_factory=list)
+    is_bigendian: bool = False
+    point_step: uint32 = 0
+    row_step: uint32 = 0
+    data: sequence[uint8] = b''
+    is_dense: bool = False
+
+
+@dataclass
+class Point(IdlStruct, typename='geometry_msgs::msg::dds_::Point_'):
+    """geometry_msgs/Point."""
+
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+
+
+@dataclass
+class Quaternion(IdlStruct, typename='geometry_msgs::msg::dds_::Quaternion_'):
+    """geometry_msgs/Quaternion."""
+
+    x: float64 = 0.0
+    y: float64 = 0.0
+    z: float64 = 0.0
+    w: float64 = 1.0
+
+
+@dataclass
+class Pose(IdlStruct, typename='geometry_msgs::msg::dds_::Pose_'):
+    """geometry_msgs/Pose."""
+
+    position: Point = field(default_factory=Point)
+    orientation: Quaternion = field(default_factory=Quaternion)
+
+
+@dataclass
+class MapMetaData(IdlStruct, typename='nav_msgs::msg::dds_::MapMetaData_'):
+    """nav_msgs/MapMetaData."""
+
+    map_load_time: Time = field(default_factory=Time)
+    resolution: float32 = 0.0
+    width: uint32 = 0
+    height: uint32 = 0
+    origin: Pose = field(default_factory=Pose)
+
+
+@dataclass
+class OccupancyGrid(IdlStruct, typename='nav_msgs::msg::dds_::OccupancyGrid_'):
+    """nav_msgs/OccupancyGrid."""
+
+    header: Header = field(default_factory=Header)
+    info: MapMetaData = field(default_factory=MapMetaData)
+    data: sequence[int8] = b''
+
+
 def _bytes_fast_path(cls: type, member: str = 'data') -> None:
     """Serialise ``cls.member`` (a sequence<uint8>) from/to ``bytes`` in one block.
 
@@ -163,6 +235,9 @@ def _bytes_fast_path(cls: type, member: str = 'data') -> None:
 
 _bytes_fast_path(Image)
 _bytes_fast_path(CompressedImage)
+_bytes_fast_path(PointCloud2)
+# int8[] has the same CDR as uint8[] (uint32 length, then the octets): cells go as int8 bytes.
+_bytes_fast_path(OccupancyGrid)
 
 #: REP-2011 type hashes (RIHS01) of these messages, as rosidl generates them for ROS 2 Jazzy
 #: (``<prefix>/share/<pkg>/msg/<Type>.json``). rmw_cyclonedds (Iron and newer) announces
@@ -192,6 +267,20 @@ TYPE_HASHES: Dict[str, str] = {
         'RIHS01_b0e3e692ea2d54a8af2f4ef1930e81556a2db55216b771f8a7d2724ed47bf0e4',
     'diagnostic_msgs/msg/DiagnosticArray':
         'RIHS01_5a8a36efb05fb25070fa0fb3810290c0e6cd4862b54a8fb975a1ee8dc55a333e',
+    'sensor_msgs/msg/PointField':
+        'RIHS01_5c6a4750728c2bcfbbf7037225b20b02d4429634732146b742dee1726637ef01',
+    'sensor_msgs/msg/PointCloud2':
+        'RIHS01_9198cabf7da3796ae6fe19c4cb3bdd3525492988c70522628af5daa124bae2b5',
+    'geometry_msgs/msg/Point':
+        'RIHS01_6963084842a9b04494d6b2941d11444708d892da2f4b09843b9c43f42a7f6881',
+    'geometry_msgs/msg/Quaternion':
+        'RIHS01_8a765f66778c8ff7c8ab94afcc590a2ed5325a1d9a076ffff38fbce36f458684',
+    'geometry_msgs/msg/Pose':
+        'RIHS01_d501954e9476cea2996984e812054b68026ae0bfae789d9a10b23daf35cc90fa',
+    'nav_msgs/msg/MapMetaData':
+        'RIHS01_2772d4b2000ef2b35dbaeb80fd3946c1369f817fb4f75677d916d27c17d763c8',
+    'nav_msgs/msg/OccupancyGrid':
+        'RIHS01_8d348150c12913a31ee0ec170fbf25089e4745d17035792a1ba94d6f0bc0cfc7',
 }
 
 
@@ -221,9 +310,13 @@ DDS_TYPES = MessageTypes(
     Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
     CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
     VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
-    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, byte=int, data=bytes)
+    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, PointField=PointField,
+    PointCloud2=PointCloud2, Point=Point, Quaternion=Quaternion, Pose=Pose,
+    MapMetaData=MapMetaData, OccupancyGrid=OccupancyGrid, byte=int, data=bytes,
+    int8_data=bytes)
 
 __all__: List[str] = ['CameraInfo', 'CompressedImage', 'DDS_TYPES', 'DiagnosticArray',
                       'DiagnosticStatus', 'Header', 'Image', 'KeyValue', 'LabelInfo',
-                      'RegionOfInterest', 'Time', 'TYPE_HASHES', 'VisionClass',
-                      'ros_type_name', 'type_hash_user_data']
+                      'MapMetaData', 'OccupancyGrid', 'Point', 'PointCloud2', 'PointField',
+                      'Pose', 'Quaternion', 'RegionOfInterest', 'Time', 'TYPE_HASHES',
+                      'VisionClass', 'ros_type_name', 'type_hash_user_data']

@@ -35,6 +35,9 @@ from baff_ros.ros.dds.config import domain_from_env
 from baff_ros.ros.params import NODE_NAME, NodeParams, resolve_name
 from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline
 
+#: Message type of each output key that is not an Image.
+OUTPUT_TYPES = {'camera_info': msgs.CameraInfo, 'obstacle_points': msgs.PointCloud2,
+                'free_points': msgs.PointCloud2, 'ground_grid': msgs.OccupancyGrid}
 #: XCDR1, as rmw_cyclonedds: without this policy cyclonedds-python would pick per type.
 XCDR1 = Policy.DataRepresentation(use_cdrv0_representation=True)
 
@@ -169,8 +172,12 @@ class DdsNode:
         p = self.params
         self.pipeline.load()
         out_qos = qos(p.output_qos_reliability, p.output_qos_depth)
+        if p.ground_pose_source == 'tf':
+            # No TF listener here: the static camera_* parameters place the camera.
+            self.log.info('ground projection: no TF in the DDS node, using the static camera_* '
+                          'parameters')
         for key in self.pipeline.output_keys():
-            data_type = msgs.CameraInfo if key == 'camera_info' else msgs.Image
+            data_type = OUTPUT_TYPES.get(key, msgs.Image)
             self._writers[key] = self.dds.writer(output_topic(key), data_type, out_qos)
         # Latched: a late rviz or a restarted consumer still gets the class map.
         self._writers[LABEL_INFO] = self.dds.writer(

@@ -20,12 +20,11 @@ from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 import numpy as np
 
 from baff_ros.ros.dds import msgs
-from baff_ros.ros.dds.node import qos, RosDds
+from baff_ros.ros.dds.node import OUTPUT_TYPES, qos, RosDds
 from baff_ros.ros.image_codec import array_to_image
 from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic
 
-_TYPES = {'camera_info': msgs.CameraInfo, LABEL_INFO: msgs.LabelInfo,
-          DIAGNOSTICS: msgs.DiagnosticArray}
+_TYPES = {**OUTPUT_TYPES, LABEL_INFO: msgs.LabelInfo, DIAGNOSTICS: msgs.DiagnosticArray}
 
 
 def stamp_now(types: Any = msgs) -> Any:
