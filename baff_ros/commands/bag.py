@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional
 
 from baff_ros.bag.writer import BAG_VERSIONS, COMPRESSIONS, STORAGES
-from baff_ros.commands.common import add_backend_args, add_model_args, BACKEND_DEFAULTS, note
+from baff_ros.commands.common import (add_backend_args, add_model_args, add_weights_scale_arg,
+                                      BACKEND_DEFAULTS, note)
 
 HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
         'a new bag')
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'leaves); IN is only read. No effect on a bag that reads normally')
     parser.add_argument('--video', metavar='FILE.mp4',
                         help='also write an overlay + BAFF weight-map montage video')
+    add_weights_scale_arg(parser)
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     add_model_args(parser)
     add_backend_args(parser)
@@ -111,8 +113,12 @@ def node_params(args: argparse.Namespace, **fixed: Any):
     return NodeParams.from_dict(values)
 
 
-def make_video_callback(path: Optional[str]):
-    """(on_frame callback, video) writing a montage per frame, or (None, None)."""
+def make_video_callback(path: Optional[str], scale: str = 'fixed'):
+    """(on_frame callback, video) writing a montage per frame, or (None, None).
+
+    ``scale``: colour scale of the weight maps (``fixed`` or ``stretch``); the maps are read
+    from the node's weight outputs (mono8 = w x 255, or 32FC1).
+    """
     if not path:
         return None, None
     from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays, weight_arrays
@@ -122,7 +128,7 @@ def make_video_callback(path: Optional[str]):
     def on_frame(stream, msg, outputs) -> None:
         arrays = outputs_to_arrays(outputs)
         if 'overlay' in arrays:
-            video.add(montage(arrays['overlay'], weight_arrays(arrays)))
+            video.add(montage(arrays['overlay'], weight_arrays(arrays), scale))
     return on_frame, video
 
 
@@ -134,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
     params = node_params(args)
     if args.video and not params.publish_overlay:
         raise ValueError('--video draws the overlay output: add overlay to --outputs')
-    on_frame, video = make_video_callback(args.video)
+    on_frame, video = make_video_callback(args.video, args.weights_scale)
     try:
         report = process_bag(args.input, args.output, params, topics=args.topic,
                              storage=args.storage, typestore=args.typestore,
