@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Optional
 
 from baff_ros.commands.common import add_backend_args, add_model_args, make_segmenter, note
 
@@ -40,22 +41,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate_model(args: argparse.Namespace):
-    """Run the segmenter over the split and evaluate its labels at the image size."""
+    """Run the segmenter over the split and evaluate its labels at the image size.
+
+    A BAFF model's weight maps are collected too (:class:`baff_ros.evaluate.WeightMapStats`).
+    """
     from baff_ros.progress import progress_bar
 
     from baff_ros.data.cityscapes import list_samples, read_rgb, read_train_ids
-    from baff_ros.evaluate import Evaluator, read_instances
+    from baff_ros.evaluate import Evaluator, read_instances, segment_areas, WeightMapStats
 
     samples = list_samples(args.root, args.split)
-    seg = make_segmenter(args, output_size='input', with_weights=False)
+    seg = make_segmenter(args, output_size='input', with_weights=True)
     ev = Evaluator()
+    wstats = WeightMapStats()
     try:
         for s in progress_bar(samples, unit='img', disable=len(samples) < 8):
             gt = read_train_ids(s)
-            ev.add(seg(read_rgb(s.image)).labels, gt, read_instances(s))
+            instances = read_instances(s)
+            areas = segment_areas(gt, instances)
+            out = seg(read_rgb(s.image))
+            ev.add(out.labels, gt, instances, areas)
+            wstats.add(out.weights, areas)
     finally:
         seg.close()
-    return ev.result()
+    result = ev.result()
+    result.weight_maps = wstats.result()
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -76,14 +87,21 @@ def run(args: argparse.Namespace) -> int:
         for p in plot_results(result, args.plots):
             note(f'wrote {p}')
 
-    def fmt(v: float) -> str:
-        return 'n/a' if math.isnan(v) else f'{v:.4f}'
+    def fmt(v: Optional[float]) -> str:
+        return 'n/a' if v is None or math.isnan(v) else f'{v:.4f}'
     for name, v in result.class_iou.items():
         iiou = result.class_iiou.get(name)
         note(f'  {name:>14s}  IoU {fmt(v)}' + (f'  iIoU {fmt(iiou)}' if iiou is not None else ''))
     summary = {'miou': result.miou, 'iiou': result.iiou,
+               **{f'miou_{b}': v['miou'] for b, v in result.size_scores().items()},
                'category_iou': result.mean_category_iou,
                'category_iiou': result.mean_category_iiou, 'images': result.num_images}
+    for bucket, v in result.size_scores().items():
+        note(f'  {bucket:>6s} segments: mIoU {fmt(v["miou"])} over {v["pixels"]} pixels')
+    for name, v in sorted(result.weight_maps.items(), key=lambda kv: -int(kv[0])):
+        note(f'  BAFF w 1/{name}: mean {v["mean"]:.3f}, mean spatial std '
+             f'{v["mean_spatial_std"]:.3f}, corr with log area {fmt(v["corr_log_area"])}, '
+             f'with row {fmt(v["corr_row"])}')
     note(f'{result.num_images} images: mIoU {fmt(result.miou)}, iIoU {fmt(result.iiou)}, '
          f'category IoU {fmt(result.mean_category_iou)}, '
          f'category iIoU {fmt(result.mean_category_iiou)} -> {Path(path)}')
