@@ -50,15 +50,17 @@ def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray], scale: str 
     for name, wmap in sorted(weights.items(), key=lambda kv: -int(kv[0])):
         lo, hi = weight_range(wmap)
         tile = weight_heatmap(wmap, (tile_h, tile_w), scale)
-        what = 'stretched' if scale == 'stretch' and hi - lo > 1e-3 else 'scale 0-1'
-        cv2.putText(tile, f'BAFF w 1/{name}: {lo:.2f}-{hi:.2f} ({what})', (6, 16),
+        cv2.putText(tile, f'w 1/{name}: {lo:.2f}-{hi:.2f}', (6, 16),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
     row = np.concatenate(tiles, axis=1)
     if row.shape[1] < w:
         row = np.pad(row, ((0, 0), (0, w - row.shape[1]), (0, 0)))
-    legend = weight_legend(w) if scale == 'fixed' else weight_legend(w, ticks=('min', 'mid',
-                                                                               'max'))
+    if scale == 'fixed':
+        legend = weight_legend(w, caption='BAFF w, fixed scale')
+    else:
+        legend = weight_legend(w, ticks=('min', 'mid', 'max'),
+                               caption='BAFF w, each map stretched')
     return np.concatenate([overlay_rgb, row, legend], axis=0)
 
 

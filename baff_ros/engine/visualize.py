@@ -110,12 +110,13 @@ def weight_heatmap(weight: np.ndarray, size=None, scale: str = 'fixed') -> np.nd
     return cv2.cvtColor(cv2.applyColorMap(mono, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
 
 
-def weight_legend(width: int, height: int = 34, ticks: Sequence[str] = ('0', '0.5', '1')
-                  ) -> np.ndarray:
+def weight_legend(width: int, height: int = 34, ticks: Sequence[str] = ('0', '0.5', '1'),
+                  caption: str = '') -> np.ndarray:
     """Draw a colour legend: an inferno bar (as :func:`weight_heatmap`), RGB (height, width, 3).
 
     Ticks at both ends and the middle carry ``ticks``: the w they stand for on the fixed scale
-    (0, 0.5, 1), or e.g. ``('min', 'mid', 'max')`` for stretched maps.
+    (0, 0.5, 1), or e.g. ``('min', 'mid', 'max')`` for stretched maps. ``caption`` is written
+    between the first two ticks.
     """
     bar_h = max(4, height // 2 - 2)
     ramp = np.linspace(0, 255, max(1, width - 16)).astype(np.uint8)[None, :]
@@ -130,4 +131,8 @@ def weight_legend(width: int, height: int = 34, ticks: Sequence[str] = ('0', '0.
         (tw, _), _ = cv2.getTextSize(text, font, 0.4, 1)
         tx = int(np.clip(x - tw // 2, 0, width - tw))
         cv2.putText(out, text, (tx, height - 3), font, 0.4, white, 1, cv2.LINE_AA)
+    if caption:
+        (tw, _), _ = cv2.getTextSize(caption, font, 0.4, 1)
+        cv2.putText(out, caption, (max(0, width // 4 - tw // 2), height - 3), font, 0.4, white,
+                    1, cv2.LINE_AA)
     return out
