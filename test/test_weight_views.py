@@ -160,3 +160,24 @@ def test_node_weights_scale_and_diagnostics_histogram(checkpoint):
             pipe.update_params({'weights_scale': 'wide'})
     finally:
         pipe.close()
+
+
+def test_demo_montage_scale_option(tmp_path, capsys):
+    """The demo's montage still: dull on the fixed scale, full range with --weights-scale."""
+    pytest.importorskip('rosbags')
+    tiles = {}
+    for scale in ('fixed', 'stretch'):
+        out = tmp_path / scale
+        assert main(['demo', '--out', str(out), '--stills', '1', '--size', '128x256',
+                     '--weights-scale', scale]) == 0
+        image = cv2.imread(str(out / 'frame0000_montage.png'))[..., ::-1]
+        # Below the 512-row overlay: the tiles (256 rows for two 512-wide tiles), then the legend.
+        tiles[scale] = image[512 + 24:512 + 256].reshape(-1, 3)
+    capsys.readouterr()
+    colours = {s: {tuple(c) for c in t} for s, t in tiles.items()}
+    lut = {tuple(inferno(v)): v for v in range(256)}
+    levels = {s: sorted(lut[c] for c in cs if c in lut) for s, cs in colours.items()}
+    # The bundled model's maps span a few hundredths: a narrow band of the fixed scale ...
+    assert levels['fixed'][-1] - levels['fixed'][0] < 40
+    # ... and the full range when each map is stretched.
+    assert levels['stretch'][0] == 0 and levels['stretch'][-1] == 255
