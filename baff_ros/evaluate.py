@@ -23,6 +23,13 @@ The definitions are those of ``cityscapesscripts.evaluation.evalPixelLevelSemant
   pixels whose ground truth is an evaluated class. mIoU averages the classes that are not NaN.
 * iIoU_c re-weights TP and FN of each ground-truth instance by ``avg_size_c / instance_size``
   (the per-class average sizes of the official script), FP as for IoU.
+
+Beyond the official scores, IoU per object-size bucket (:func:`segment_areas`,
+:data:`SIZE_BUCKETS`): every ground-truth pixel belongs to one segment - an instance of a class
+with instances (from the instance IDs), otherwise a connected region of one class - and the
+segment's area relative to the image puts it in the small, medium or large bucket. Each bucket
+has its own confusion matrix over its pixels only, so a prediction that is right on large
+regions and wrong on small ones scores high in "large" and low in "small".
 """
 
 from dataclasses import dataclass, field
@@ -64,6 +71,59 @@ def _instance_categories() -> Dict[str, List[int]]:
 
 
 INSTANCE_CLASSES = tuple(c.trainId for c in TRAIN_CLASSES if c.hasInstances)
+
+#: Object-size buckets, by segment area relative to the image area: small below
+#: SMALL_MAX_AREA, large from LARGE_MIN_AREA. These are COCO's 32² and 96² pixel thresholds
+#: relative to a 640x480 image (0.33 % and 3 %): 437 and 3932 pixels at 256x512, 7 and 63 k
+#: pixels at 1024x2048. Relative, so a bucket means the same share of the view at any size.
+SIZE_BUCKETS = ('small', 'medium', 'large')
+SMALL_MAX_AREA = 32 * 32 / (640 * 480)
+LARGE_MIN_AREA = 96 * 96 / (640 * 480)
+
+
+def segment_areas(gt: np.ndarray, instances: Optional[np.ndarray] = None,
+                  num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """Area of the ground-truth segment each pixel belongs to, relative to the image area.
+
+    A segment is an instance (Cityscapes instance ID >= 1000, ``id * 1000 + k``) where
+    ``instances`` has one, otherwise a connected region (8-neighbourhood) of one train ID: the
+    classes without instances (pole, sign, road ...) and groups of things labelled without an
+    instance. Ignored pixels (train ID outside ``[0, num_classes)``) get NaN.
+
+    Returns:
+        (H, W) float64 array.
+    """
+    import cv2
+
+    gt = np.asarray(gt)
+    h, w = gt.shape
+    area = np.full((h, w), np.nan)
+    done = np.zeros((h, w), bool)
+    if instances is not None:
+        if instances.shape != gt.shape:
+            raise ValueError('instance map and ground truth differ in size')
+        mask = (instances >= 1000) & (gt < num_classes)
+        if mask.any():
+            uniq, inv, counts = np.unique(instances[mask], return_inverse=True,
+                                          return_counts=True)
+            area[mask] = counts[inv]
+            done = mask
+    for c in np.unique(gt[~done]):
+        if c >= num_classes:
+            continue
+        n, comp, stats, _ = cv2.connectedComponentsWithStats(
+            ((gt == c) & ~done).astype(np.uint8), connectivity=8)
+        sel = comp > 0
+        area[sel] = stats[comp[sel], cv2.CC_STAT_AREA]
+    return area / float(h * w)
+
+
+def size_bucket_map(areas: np.ndarray) -> np.ndarray:
+    """Relative segment areas -> bucket index per pixel (0 small, 1 medium, 2 large, -1 none)."""
+    out = np.full(areas.shape, -1, np.int8)
+    valid = ~np.isnan(areas)
+    out[valid] = np.digitize(areas[valid], [SMALL_MAX_AREA, LARGE_MIN_AREA])
+    return out
 
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int = NUM_CLASSES
@@ -128,6 +188,27 @@ class EvalResult:
     confusion: np.ndarray
     num_images: int
     extra: Dict[str, float] = field(default_factory=dict)
+    #: (3, C, C + 1) confusion matrices of the small, medium and large segments' pixels.
+    size_confusion: Optional[np.ndarray] = None
+    #: :meth:`WeightMapStats.result` when the model's BAFF weight maps were collected.
+    weight_maps: Dict[str, Dict] = field(default_factory=dict)
+
+    def size_scores(self) -> Dict[str, Dict]:
+        """Bucket -> {'miou', 'class_iou' (NaN: class absent in that bucket), 'pixels'}."""
+        if self.size_confusion is None:
+            return {}
+        names = list(self.class_iou)
+        out = {}
+        for b, bucket in enumerate(SIZE_BUCKETS):
+            cm = self.size_confusion[b]
+            # Only classes with ground truth in the bucket count: a class predicted there but
+            # absent has no size of its own to be scored at.
+            present = cm.sum(1) > 0
+            iou = np.where(present, iou_from_confusion(cm), np.nan)
+            out[bucket] = {'miou': nanmean_ordered(iou),
+                           'class_iou': {n: float(v) for n, v in zip(names, iou)},
+                           'pixels': int(cm.sum())}
+        return out
 
     def to_dict(self) -> Dict:
         """JSON-ready dict (NaN -> None)."""
@@ -142,6 +223,16 @@ class EvalResult:
                    category_iiou=clean(self.category_iiou), num_images=self.num_images,
                    pixel_accuracy=self.pixel_accuracy, class_names=list(CLASS_NAMES),
                    confusion_matrix=self.confusion.tolist())
+        sizes = self.size_scores()
+        if sizes:
+            out['size_buckets'] = {
+                'thresholds': {'small_max_area': SMALL_MAX_AREA,
+                               'large_min_area': LARGE_MIN_AREA,
+                               'unit': 'segment area / image area'},
+                **{b: {'miou': clean({'m': v['miou']})['m'], 'pixels': v['pixels'],
+                       'class_iou': clean(v['class_iou'])} for b, v in sizes.items()}}
+        if self.weight_maps:
+            out['weight_maps'] = self.weight_maps
         return out
 
     @property
@@ -164,6 +255,8 @@ class Evaluator:
         self.num_classes = num_classes
         self.avg_class_size = dict(avg_class_size or AVG_CLASS_SIZE)
         self.confusion = np.zeros((num_classes, num_classes + 1), np.int64)
+        self.size_confusion = np.zeros((len(SIZE_BUCKETS), num_classes, num_classes + 1),
+                                       np.int64)
         self.num_images = 0
         names = CLASS_NAMES if num_classes == NUM_CLASSES else ()
         self._inst = {names[t]: [0.0, 0.0] for t in INSTANCE_CLASSES if names}
@@ -180,20 +273,28 @@ class Evaluator:
         """Add a precomputed confusion matrix (the fast path used during training)."""
         self.confusion += np.asarray(cm, np.int64)
 
-    def add(self, pred: np.ndarray, gt: np.ndarray, instances: Optional[np.ndarray] = None
-            ) -> None:
+    def add(self, pred: np.ndarray, gt: np.ndarray, instances: Optional[np.ndarray] = None,
+            areas: Optional[np.ndarray] = None) -> None:
         """Add one image.
 
         Args:
             pred: (H, W) predicted train IDs (anything outside 0..C-1 counts as "no class").
             gt: (H, W) ground-truth train IDs (255 ignored).
-            instances: optional (H, W) Cityscapes instance IDs (``id * 1000 + k``) for iIoU.
+            instances: optional (H, W) Cityscapes instance IDs (``id * 1000 + k``) for iIoU
+                and the size buckets.
+            areas: ``segment_areas(gt, instances)`` if the caller has it already.
         """
         if pred.shape != gt.shape:
             raise ValueError(f'prediction is {pred.shape[1]}x{pred.shape[0]}, ground truth '
                              f'{gt.shape[1]}x{gt.shape[0]}')
         self.confusion += confusion_matrix(pred, gt, self.num_classes)
         self.num_images += 1
+        if areas is None:
+            areas = segment_areas(gt, instances, self.num_classes)
+        buckets = size_bucket_map(areas)
+        for b in range(len(SIZE_BUCKETS)):
+            sel = buckets == b
+            self.size_confusion[b] += confusion_matrix(pred[sel], gt[sel], self.num_classes)
         if instances is None or not self._inst:
             return
         if instances.shape != gt.shape:
@@ -268,7 +369,69 @@ class Evaluator:
                           iiou=nanmean_ordered(class_iiou.values()),
                           mean_category_iou=nanmean_ordered(cat_iou.values()),
                           mean_category_iiou=nanmean_ordered(cat_iiou.values()),
-                          confusion=cm.copy(), num_images=self.num_images)
+                          confusion=cm.copy(), num_images=self.num_images,
+                          size_confusion=(self.size_confusion.copy() if self.num_images
+                                          and self.size_confusion.any() else None))
+
+
+class _Correlation:
+    """Pearson correlation accumulated from running sums (float64; pooled over images)."""
+
+    def __init__(self) -> None:
+        self.sums = np.zeros(6)  # n, sx, sy, sxx, syy, sxy
+
+    def add(self, x: np.ndarray, y: np.ndarray) -> None:
+        x = np.asarray(x, np.float64).ravel()
+        y = np.asarray(y, np.float64).ravel()
+        self.sums += (x.size, x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum())
+
+    def value(self) -> float:
+        n, sx, sy, sxx, syy, sxy = self.sums
+        denom = (n * sxx - sx * sx) * (n * syy - sy * sy)
+        return float((n * sxy - sx * sy) / math.sqrt(denom)) if denom > 1e-12 else float('nan')
+
+
+class WeightMapStats:
+    """Statistics of BAFF weight maps over an evaluation, per fusion point.
+
+    * ``mean``: mean w; ``mean_spatial_std``: the mean over images of each map's spatial std
+      (how much w varies within a frame; a map that hardly moves has ~0.01);
+    * ``corr_log_area``: Pearson correlation, pooled over every weight-map cell of every image,
+      of w with log10 of the relative area of the ground-truth segment at the cell's centre
+      (:func:`segment_areas`; negative: w higher on small objects, i.e. the shallow, detailed
+      map trusted there); cells on ignored pixels are left out;
+    * ``corr_row``: the same with the cell's image row (0 top, 1 bottom): for things standing on
+      the road, lower in the image is nearer, so positive means w higher on near content.
+    """
+
+    def __init__(self) -> None:
+        self._acc: Dict[str, Dict] = {}
+
+    def add(self, weights: Dict[str, np.ndarray], areas: np.ndarray) -> None:
+        """Add one image's weight maps (any grid) and its :func:`segment_areas` (image size)."""
+        h, w = areas.shape
+        for name, wmap in weights.items():
+            gh, gw = wmap.shape
+            ys = np.minimum(((np.arange(gh) + 0.5) * h / gh).astype(int), h - 1)
+            xs = np.minimum(((np.arange(gw) + 0.5) * w / gw).astype(int), w - 1)
+            cell_area = areas[np.ix_(ys, xs)]
+            acc = self._acc.setdefault(name, {'std': [], 'mean': [], 'area': _Correlation(),
+                                              'row': _Correlation()})
+            acc['std'].append(float(wmap.std()))
+            acc['mean'].append(float(wmap.mean()))
+            valid = ~np.isnan(cell_area)
+            acc['area'].add(wmap[valid], np.log10(cell_area[valid]))
+            acc['row'].add(wmap, np.broadcast_to(((ys + 0.5) / h)[:, None], wmap.shape))
+
+    def result(self) -> Dict[str, Dict]:
+        """Fusion point -> {images, mean, mean_spatial_std, corr_log_area, corr_row}."""
+        def num(v: float) -> Optional[float]:
+            return None if math.isnan(v) else v
+        return {name: {'images': len(a['std']), 'mean': float(np.mean(a['mean'])),
+                       'mean_spatial_std': float(np.mean(a['std'])),
+                       'corr_log_area': num(a['area'].value()),
+                       'corr_row': num(a['row'].value())}
+                for name, a in self._acc.items()}
 
 
 def find_prediction(pred_dir: Path, stem: str, index: Optional[Dict[str, Path]] = None

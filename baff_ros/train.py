@@ -43,6 +43,10 @@ from baff_ros.data.labels import IGNORE_ID, NUM_CLASSES
 from baff_ros.model.config import ModelConfig
 
 OPTIMIZERS = ('sgd', 'adamw')
+#: Initialisations of the BAFF weight nets' 1x1 head: ``zero`` (the model's own: weights and
+#: bias 0, so w = 0.5 everywhere at start) or ``normal`` (weights ~ N(0, std), bias 0: w varies
+#: from the first step, so the head's input gets a gradient signal from the start).
+WEIGHT_NET_INITS = ('zero', 'normal')
 DEFAULT_LR = {'sgd': 0.01, 'adamw': 1e-3}
 DEFAULT_WEIGHT_DECAY = {'sgd': 5e-4, 'adamw': 1e-2}
 
@@ -69,6 +73,10 @@ class TrainConfig:
         ohem_thresh: OHEM keeps pixels whose true-class probability is below this...
         ohem_min_kept: ...and at least this fraction of the valid pixels of a batch.
         class_weights: median-frequency class weights computed from the training labels.
+        weight_net_lr_mult: the BAFF weight nets learn at this multiple of the learning rate
+            (1: the same as the rest; their own parameter groups otherwise).
+        weight_net_init: ``'zero'`` or ``'normal'`` head initialisation (:data:`WEIGHT_NET_INITS`).
+        weight_net_init_std: standard deviation of the ``'normal'`` head initialisation.
         amp: float16 autocast + gradient scaling (CUDA only; ignored on CPU).
         seed: seed of initialisation, shuffling and augmentation.
         workers: data-loader worker processes per process.
@@ -94,6 +102,9 @@ class TrainConfig:
     ohem_thresh: float = 0.7
     ohem_min_kept: float = 1 / 16
     class_weights: bool = False
+    weight_net_lr_mult: float = 1.0
+    weight_net_init: str = 'zero'
+    weight_net_init_std: float = 0.1
     amp: bool = False
     seed: int = 0
     workers: int = 2
@@ -132,6 +143,15 @@ class TrainConfig:
             raise ValueError(f'ohem_thresh must be in (0, 1], got {self.ohem_thresh!r}')
         if not 0 < self.ohem_min_kept <= 1:
             raise ValueError(f'ohem_min_kept must be in (0, 1], got {self.ohem_min_kept!r}')
+        if not 0 < self.weight_net_lr_mult <= 1000:
+            raise ValueError(f'weight_net_lr_mult must be in (0, 1000], '
+                             f'got {self.weight_net_lr_mult!r}')
+        if self.weight_net_init not in WEIGHT_NET_INITS:
+            raise ValueError(f'weight_net_init must be one of {WEIGHT_NET_INITS}, '
+                             f'got {self.weight_net_init!r}')
+        if not 0 < self.weight_net_init_std <= 10:
+            raise ValueError(f'weight_net_init_std must be in (0, 10], '
+                             f'got {self.weight_net_init_std!r}')
         if not isinstance(self.seed, int) or self.seed < 0:
             raise ValueError(f'seed must be a non-negative integer, got {self.seed!r}')
         if not isinstance(self.workers, int) or self.workers < 0:
@@ -232,6 +252,48 @@ def set_phase(model: nn.Module, phase: int) -> None:
     for fusion in model.fusions:
         for p in fusion.parameters():
             p.requires_grad = phase == 2
+
+
+def init_weight_net_heads(model: nn.Module, init: str, std: float = 0.1) -> int:
+    """Re-initialise the 1x1 head of every BAFF weight net (after the model is built).
+
+    ``zero`` leaves the model's own initialisation (weights and bias 0: w = 0.5 everywhere);
+    ``normal`` draws the weights from N(0, std) (the global torch seed decides) and keeps the
+    bias at 0, so the mean blend stays 0.5 while w varies by block from the start. Models
+    without weight nets (``fusion='add'``) are left alone. Returns the number of heads set.
+    """
+    if init not in WEIGHT_NET_INITS:
+        raise ValueError(f'weight_net_init must be one of {WEIGHT_NET_INITS}, got {init!r}')
+    heads = [f.weight_net.head for f in model.fusions if hasattr(f, 'weight_net')]
+    if init == 'normal':
+        with torch.no_grad():
+            for head in heads:
+                nn.init.normal_(head.weight, std=std)
+                nn.init.zeros_(head.bias)
+    return len(heads)
+
+
+def param_groups(model: nn.Module, weight_decay: float, weight_net_lr_mult: float = 1.0
+                 ) -> List[Dict[str, Any]]:
+    """Return the optimizer's parameter groups, each with an ``lr_mult`` for the schedule.
+
+    Decay and no decay (biases, norms); the BAFF weight nets in groups of their own when
+    ``weight_net_lr_mult`` is not 1. With a multiplier of 1 the groups are the two of earlier
+    versions, so their optimizer states still resume.
+    """
+    fusion_ids = {id(p) for f in model.fusions for p in f.parameters()}
+    groups: Dict[Tuple[bool, bool], List[nn.Parameter]] = {}
+    for p in model.parameters():
+        apart = weight_net_lr_mult != 1.0 and id(p) in fusion_ids
+        groups.setdefault((apart, p.ndim <= 1), []).append(p)
+    out = []
+    for apart in (False, True):
+        for no_decay in (False, True):
+            params = groups.get((apart, no_decay), [])
+            if params or not apart:
+                out.append({'params': params, 'weight_decay': 0.0 if no_decay else weight_decay,
+                            'lr_mult': weight_net_lr_mult if apart else 1.0})
+    return out
 
 
 def _train_mode(model: nn.Module, phase: int) -> None:
@@ -428,6 +490,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
                                  'model': meta0.config})
     else:
         model = build_model(cfg.model)
+        init_weight_net_heads(model, cfg.weight_net_init, cfg.weight_net_init_std)
     model.to(device)
     if cfg.model.num_classes != NUM_CLASSES:
         raise ValueError(f'training uses the {NUM_CLASSES} Cityscapes classes; '
@@ -454,11 +517,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
     criterion = SegmentationLoss(weight, cfg.ohem, cfg.ohem_thresh, cfg.ohem_min_kept).to(device)
 
     # One optimizer over all parameters: frozen ones simply have no gradient in phase 1.
-    decay, no_decay = [], []
-    for p in model.parameters():
-        (no_decay if p.ndim <= 1 else decay).append(p)
-    groups = [{'params': decay, 'weight_decay': cfg.wd},
-              {'params': no_decay, 'weight_decay': 0.0}]
+    groups = param_groups(model, cfg.wd, cfg.weight_net_lr_mult)
     if cfg.optimizer == 'sgd':
         opt = torch.optim.SGD(groups, lr=cfg.base_lr, momentum=0.9)
     else:
@@ -543,7 +602,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
                 break
             lr = lr_at(global_it, total_iters, cfg.base_lr, cfg.lr_warmup_iters, cfg.poly_power)
             for g in opt.param_groups:
-                g['lr'] = lr
+                g['lr'] = lr * g.get('lr_mult', 1.0)
             image = image.to(device, non_blocking=True)
             target = target.to(device, non_blocking=True)
             with torch.autocast(device.type, dtype=torch.float16, enabled=amp):

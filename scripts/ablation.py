@@ -12,16 +12,28 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""BAFF-SkipNet vs SkipNet: evaluate finished training runs and write docs/results.md.
+"""BAFF-SkipNet vs SkipNet: train a fair comparison, evaluate the runs, write the tables.
 
 Usage:
+  python scripts/ablation.py --root DATA --launch RUNS [--configs NAME ...] [--seeds 0 1] \\
+      [--epochs N] [--warmup-epochs N] [--crop HxW] [--batch-size N] [--max-iters N] \\
+      [--model-config K=V,...] [--dry-run]
   python scripts/ablation.py --root DATA --runs RUN_DIR [RUN_DIR ...] \\
       [--out docs/results.md] [--json docs/results.json] [--figure docs/img/ablation_weights.png]
 
+``--launch RUNS`` trains every configuration of :data:`CONFIGS` (or those named by
+``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other, all with the
+same data, schedule and budget (the arguments above); only the configuration's own knobs differ.
+A finished run (final.safetensors) is skipped and an interrupted one resumes from its
+last.safetensors, so the same command continues a comparison across sessions. Then it reports
+on all of them, as ``--runs`` does.
+
 Each RUN_DIR is a ``baff-ros train`` output (final.safetensors + metrics.json). Every run is
-evaluated on the val split with ``baff-ros eval`` (the official Cityscapes metrics), grouped by
-fusion, and reported per class side by side with the seeds. The figure shows the BAFF weight maps
-of the best BAFF run on a few val images.
+evaluated on the val split with ``baff-ros eval`` (the official Cityscapes metrics, IoU per
+object-size bucket, BAFF weight-map statistics), grouped by configuration (the ``<config>`` of
+``<config>_s<seed>``; runs named otherwise by fusion), and reported per class side by side with
+the seeds, then per configuration as mean ± standard deviation over seeds. The figure shows the
+BAFF weight maps of the best BAFF run on a few val images.
 """
 
 import argparse
@@ -30,19 +42,126 @@ from pathlib import Path
 import statistics
 import subprocess
 import sys
-from typing import Dict, List
+from typing import Dict, List, Optional, Tuple
 
 import cv2
 import numpy as np
 
+from baff_ros.atomic import write_image, write_text
+
 SMALL_THIN = ('pole', 'traffic light', 'traffic sign', 'person', 'rider', 'motorcycle', 'bicycle',
               'wall', 'fence')
+
+#: The comparison: name -> (model architecture for ``--config``, extra ``baff-ros train``
+#: arguments). ``skipnet`` and ``baff`` are the pair of the per-class table; the others try the
+#: knobs one at a time: the weight nets' learning rate, their head initialisation, a finer block
+#: grid, and OHEM or class-balanced loss for the rare classes (for both models).
+CONFIGS: Dict[str, Tuple[str, List[str]]] = {
+    'skipnet': ('fusion=add', []),
+    'baff': ('fusion=baff', []),
+    'baff_wlr10': ('fusion=baff', ['--weight-net-lr-mult', '10']),
+    'baff_init_normal': ('fusion=baff', ['--weight-net-init', 'normal']),
+    'baff_block4': ('fusion=baff,block_size=4', []),
+    'skipnet_ohem': ('fusion=add', ['--ohem']),
+    'baff_ohem': ('fusion=baff', ['--ohem']),
+    'skipnet_cw': ('fusion=add', ['--class-weights']),
+    'baff_cw': ('fusion=baff', ['--class-weights']),
+}
+BASELINES = ('baff', 'skipnet')
+
+
+def train_command(name: str, seed: int, root: str, runs: Path, args: argparse.Namespace
+                  ) -> List[str]:
+    """``baff-ros train`` for one configuration and seed (resuming an interrupted run)."""
+    arch, extra = CONFIGS[name]
+    if args.model_config:
+        arch = f'{arch},{args.model_config}'
+    out = runs / f'{name}_s{seed}'
+    cmd = [sys.executable, '-m', 'baff_ros.cli', 'train', '--root', root, '--out', str(out),
+           '--config', arch, '--seed', str(seed), '--epochs', str(args.epochs),
+           '--warmup-epochs', str(args.warmup_epochs), '--crop', args.crop,
+           '--batch-size', str(args.batch_size), '--val-size', args.size,
+           '--workers', str(args.workers), *extra]
+    if args.max_iters:
+        cmd += ['--max-iters', str(args.max_iters)]
+    if args.lr_warmup_iters is not None:
+        cmd += ['--lr-warmup-iters', str(args.lr_warmup_iters)]
+    if (out / 'last.safetensors').is_file():
+        cmd += ['--resume', str(out / 'last.safetensors')]
+    return cmd
+
+
+def launch(args: argparse.Namespace) -> List[Path]:
+    """Train every configuration x seed that is not finished; return the run directories."""
+    unknown = sorted(set(args.configs) - set(CONFIGS))
+    if unknown:
+        raise SystemExit(f'unknown configuration(s) {", ".join(unknown)}; known: '
+                         f'{", ".join(CONFIGS)}')
+    runs = []
+    for name in args.configs:
+        for seed in args.seeds:
+            run = args.launch / f'{name}_s{seed}'
+            runs.append(run)
+            if (run / 'final.safetensors').is_file():
+                print(f'{run.name}: finished, skipped', flush=True)
+                continue
+            cmd = train_command(name, seed, str(args.root), args.launch, args)
+            print(' '.join(cmd), flush=True)
+            if not args.dry_run:
+                subprocess.run(cmd, check=True)
+    return runs
+
+
+def group_of(run: Path, fusion: str) -> str:
+    """Configuration of a run directory ``<config>_s<seed>``; its fusion for other names."""
+    name, _, seed = run.name.rpartition('_s')
+    return name if name in CONFIGS and seed.isdigit() else fusion
+
+
+def mean_std(values: List[Optional[float]]) -> Tuple[Optional[float], Optional[float]]:
+    """Mean and sample standard deviation (0 for one value) of the values that are not None."""
+    vals = [v for v in values if v is not None]
+    if not vals:
+        return None, None
+    return statistics.mean(vals), (statistics.stdev(vals) if len(vals) > 1 else 0.0)
+
+
+def fmt_pm(values: List[Optional[float]], scale: float = 100.0, digits: int = 1) -> str:
+    """``mean ± std`` of the values (times ``scale``), n/a if none."""
+    m, sd = mean_std(values)
+    return 'n/a' if m is None else f'{scale * m:.{digits}f} ± {scale * sd:.{digits}f}'
+
+
+def config_table(runs: List[Dict]) -> str:
+    """Per configuration: seeds, mIoU and size-bucket mIoU, weight-map statistics (mean ± std)."""
+    groups: Dict[str, List[Dict]] = {}
+    for r in runs:
+        groups.setdefault(r['group'], []).append(r)
+    lines = ['| config | seeds | mIoU | small | medium | large | w std 1/16 | w std 1/8 | '
+             'corr(w, log area) 1/8 | corr(w, row) 1/8 |', '|---|---:|' + '---:|' * 8]
+    for name, rs in groups.items():
+        ev = [r['eval'] for r in rs]
+        sizes = [e.get('size_buckets', {}) for e in ev]
+        wm = [e.get('weight_maps', {}) for e in ev]
+
+        def w(fusion: str, key: str) -> List[Optional[float]]:
+            return [m.get(fusion, {}).get(key) for m in wm]
+        cells = [fmt_pm([e['miou'] for e in ev])]
+        cells += [fmt_pm([s.get(b, {}).get('miou') for s in sizes])
+                  for b in ('small', 'medium', 'large')]
+        cells += [fmt_pm(w('16', 'mean_spatial_std'), 1, 3),
+                  fmt_pm(w('8', 'mean_spatial_std'), 1, 3),
+                  fmt_pm(w('8', 'corr_log_area'), 1, 2), fmt_pm(w('8', 'corr_row'), 1, 2)]
+        seeds = ','.join(str(r['seed']) for r in rs)
+        lines.append(f'| {name} | {seeds} | ' + ' | '.join(cells) + ' |')
+    return '\n'.join(lines)
 
 
 def evaluate_run(run: Path, root: str, size: str) -> Dict:
     """Run ``baff-ros eval`` on a run's final checkpoint (cached in RUN/eval_val.json)."""
     out = run / 'eval_val.json'
-    if not out.is_file():
+    # An evaluation from before size buckets existed is redone.
+    if not out.is_file() or 'size_buckets' not in json.loads(out.read_text()):
         cmd = [sys.executable, '-m', 'baff_ros.cli', 'eval', '--root', root, '--split', 'val',
                '--model', str(run / 'final.safetensors'), '--size', size, '--json', str(out)]
         subprocess.run(cmd, check=True)
@@ -80,11 +199,11 @@ def weights_figure(run: Path, root: str, out: Path, n: int = 3, size=(256, 512))
     for s in samples[:: max(1, len(samples) // n)][:n]:
         rgb = read_rgb(s.image)
         res = seg(rgb)
+        # The fixed 0-1 colour scale: the same colour is the same w in every run and image.
         rows.append(montage(overlay(rgb, colorize(res.labels, lut), 0.5), res.weights))
     seg.close()
     out.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
-    return out
+    return write_image(out, cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
 
 
 def fmt(v) -> str:
@@ -96,22 +215,50 @@ def main(argv=None) -> int:
     """Evaluate the runs, print and write the comparison."""
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument('--root', required=True)
-    p.add_argument('--runs', nargs='+', required=True, type=Path)
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument('--runs', nargs='+', type=Path, help='finished runs to report on')
+    what.add_argument('--launch', type=Path, metavar='RUNS',
+                      help='train the comparison into RUNS/<config>_s<seed>, then report')
+    p.add_argument('--configs', nargs='+', default=list(CONFIGS), metavar='NAME',
+                   help=f'configurations to train (default: all: {", ".join(CONFIGS)})')
+    p.add_argument('--seeds', nargs='+', type=int, default=[0, 1])
+    p.add_argument('--epochs', type=int, default=8)
+    p.add_argument('--warmup-epochs', type=int, default=2)
+    p.add_argument('--crop', default='256x512')
+    p.add_argument('--batch-size', type=int, default=8)
+    p.add_argument('--max-iters', type=int)
+    p.add_argument('--lr-warmup-iters', type=int)
+    p.add_argument('--workers', type=int, default=2)
+    p.add_argument('--model-config', metavar='K=V,...',
+                   help='appended to every configuration\'s architecture (e.g. width_mult=0.35)')
+    p.add_argument('--dry-run', action='store_true', help='print the training commands only')
     p.add_argument('--size', default='256x512', help='network input for evaluation')
     p.add_argument('--out', default='docs/results.md', type=Path)
     p.add_argument('--json', default='docs/results.json', type=Path)
     p.add_argument('--figure', default='docs/img/ablation_weights.png', type=Path)
     args = p.parse_args(argv)
 
+    if args.launch is not None:
+        if len(args.seeds) < 2 and not args.dry_run:
+            print('note: fewer than 2 seeds per configuration; the spread is not measured',
+                  flush=True)
+        args.runs = launch(args)
+        if args.dry_run:
+            return 0
     runs: List[Dict] = []
     for run in args.runs:
         facts = run_facts(run)
+        facts['group'] = group_of(run, facts['fusion'])
         facts['eval'] = evaluate_run(run, args.root, args.size)
         runs.append(facts)
     classes = runs[0]['eval']['class_names']
+    # The per-class table compares BAFF with SkipNet: the baseline configurations of a launch,
+    # or the runs grouped by fusion.
     by_fusion: Dict[str, List[Dict]] = {}
+    baseline = {'baff': 'baff', 'skipnet': 'add'}
     for r in sorted(runs, key=lambda r: (r['fusion'], r['seed'])):
-        by_fusion.setdefault(r['fusion'], []).append(r)
+        if r['group'] in baseline or r['group'] == r['fusion']:
+            by_fusion.setdefault(baseline.get(r['group'], r['fusion']), []).append(r)
 
     def mean(fusion: str, cls: str = None) -> float:
         vals = [r['eval']['miou'] if cls is None else r['eval']['class_iou'][cls]
@@ -143,15 +290,18 @@ def main(argv=None) -> int:
                                 args.root, args.figure)
     summary = {'runs': [{k: v for k, v in r.items() if k != 'eval'} | {
         'miou': r['eval']['miou'], 'iiou': r['eval']['iiou'],
-        'class_iou': r['eval']['class_iou']} for r in runs],
+        'class_iou': r['eval']['class_iou'], 'size_buckets': r['eval'].get('size_buckets'),
+        'weight_maps': r['eval'].get('weight_maps')} for r in runs],
         'mean_miou': {f: mean(f) for f in by_fusion}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(summary, indent=2) + '\n')
+    write_text(args.json, json.dumps(summary, indent=2) + '\n')
     print(table)
     print()
     print('| run | fusion | seed | epochs | img/s | train min | val mIoU | val iIoU |')
     print('|---|---|---:|---:|---:|---:|---:|---:|')
     print(facts)
+    print()
+    print(config_table(runs))
     if figure:
         print(f'\nfigure: {figure}')
     return 0

@@ -113,6 +113,23 @@ def _source(setup: Path, cwd: Path) -> Dict[str, str]:
     return dict(line.split('=', 1) for line in out.decode().split('\0') if '=' in line)
 
 
+@pytest.fixture
+def checkpoint(tmp_path):
+    """Return a small untrained BAFF-SkipNet checkpoint (64x96) whose weight maps vary."""
+    import torch
+
+    from baff_ros.model import build_model, ModelConfig, save_checkpoint
+    from baff_ros.model.checkpoint import CheckpointMeta
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width_mult=0.35))
+    for fusion in model.fusions:  # give the weight maps some structure
+        for p in fusion.weight_net.parameters():
+            p.data.normal_()
+    meta = CheckpointMeta.default(model.cfg, input_size=(64, 96))
+    return save_checkpoint(model, tmp_path / 'small.safetensors', meta)
+
+
 @pytest.fixture(scope='session')
 def ros_workspace(tmp_path_factory) -> Dict[str, str]:
     """Build the checkout in a temporary colcon workspace, as a ROS user does; return its env.

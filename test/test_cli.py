@@ -25,8 +25,6 @@ import pytest
 import torch
 
 from baff_ros.cli import main
-from baff_ros.model import build_model, ModelConfig, save_checkpoint
-from baff_ros.model.checkpoint import CheckpointMeta
 
 SMALL = 'width_mult=0.35'
 
@@ -38,17 +36,6 @@ def image(tmp_path):
     path = tmp_path / 'street.png'
     cv2.imwrite(str(path), img)
     return path
-
-
-@pytest.fixture
-def checkpoint(tmp_path):
-    torch.manual_seed(0)
-    model = build_model(ModelConfig(width_mult=0.35))
-    for fusion in model.fusions:  # give the weight maps some structure
-        for p in fusion.weight_net.parameters():
-            p.data.normal_()
-    meta = CheckpointMeta.default(model.cfg, input_size=(64, 96))
-    return save_checkpoint(model, tmp_path / 'small.safetensors', meta)
 
 
 def test_info_json(capsys):

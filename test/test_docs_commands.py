@@ -120,6 +120,12 @@ SHRINK: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {
     'ground_bev.py': ({'--size': '128x256'}, {'--size': '128x256'}),
     'bench_node.py': ({'--duration': '2', '--size': '64x128'},
                       {'--frames': '5', '--image': '120x160'}),
+    # The pair at one seed, a few iterations: the launch, resume bookkeeping and the report.
+    'ablation.py': ({'--epochs': '2', '--warmup-epochs': '1', '--crop': '64x128',
+                     '--batch-size': '2', '--size': '64x128'},
+                    {'--configs': 'skipnet baff', '--seeds': '0', '--max-iters': '2',
+                     '--workers': '0', '--size': '64x128', '--model-config': 'width_mult=0.35',
+                     '--json': 'ablation.json', '--figure': 'ablation.png'}),
 }
 #: Text placeholders -> values (regular expressions, applied in this order).
 PLACEHOLDERS = [

@@ -151,3 +151,51 @@ def test_longer_training_learns_the_synthetic_scenes(tmp_path):
     assert rc == 0
     history = json.loads((out / 'metrics.json').read_text())
     assert history[-1]['val_miou'] > 0.15, history[-1]
+
+
+def test_weight_net_head_init_and_lr_multiplier(data, tmp_path):
+    from baff_ros.train import init_weight_net_heads, param_groups
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(width_mult=0.35))
+    heads = [f.weight_net.head for f in model.fusions]
+    assert all(not h.weight.any() and not h.bias.any() for h in heads)  # the model's zero init
+    assert init_weight_net_heads(model, 'zero') == 2
+    assert all(not h.weight.any() for h in heads)
+    init_weight_net_heads(model, 'normal', std=0.5)
+    for h in heads:
+        assert 0.2 < float(h.weight.detach().std()) < 0.8 and not h.bias.any()
+    with torch.no_grad():  # as in the first training step (batch statistics)
+        _, weights = model.train()(torch.randn(2, 3, 64, 128), return_weights=True)
+    assert min(float(w.std()) for w in weights) > 0.01  # w varies by block from the start
+    assert init_weight_net_heads(build_model(ModelConfig(width_mult=0.35, fusion='add')),
+                                 'normal') == 0
+    with pytest.raises(ValueError, match='weight_net_init'):
+        init_weight_net_heads(model, 'ones')
+    # lr multiplier: the weight nets in groups of their own, the rest as before.
+    fusion_ids = {id(p) for f in model.fusions for p in f.parameters()}
+    plain = param_groups(model, 5e-4)
+    assert [g['lr_mult'] for g in plain] == [1.0, 1.0]
+    split = param_groups(model, 5e-4, 10.0)
+    assert [g['lr_mult'] for g in split] == [1.0, 1.0, 10.0, 10.0]
+    assert {id(p) for g in split[2:] for p in g['params']} == fusion_ids
+    assert sum(len(g['params']) for g in split) == len(list(model.parameters()))
+    # Trained with both knobs: the weight nets move further from their start than at 1x.
+    moved = {}
+    for mult in (1, 50):
+        out = tmp_path / f'm{mult}'
+        assert main(['train', '--root', str(data), '--out', str(out), '--epochs', '1',
+                     '--warmup-epochs', '0', '--max-iters', '2', '--weight-net-init', 'normal',
+                     '--weight-net-lr-mult', str(mult), '--seed', '3', *TINY]) == 0
+        trained, meta = load_checkpoint(out / 'final.safetensors')
+        torch.manual_seed(3)
+        start = build_model(meta.config)
+        init_weight_net_heads(start, 'normal', 0.1)
+        moved[mult] = sum(float((a - b).detach().abs().sum()) for a, b in zip(
+            [p for f in trained.fusions for p in f.parameters()],
+            [p for f in start.fusions for p in f.parameters()]))
+        cfg = meta.provenance['train_config']
+        assert cfg['weight_net_lr_mult'] == mult and cfg['weight_net_init'] == 'normal'
+    assert moved[50] > 5 * moved[1] > 0
+    assert main(['train', '--root', str(data), '--out', str(tmp_path / 'bad'),
+                 '--weight-net-lr-mult', '0', *TINY]) == 2

@@ -22,15 +22,24 @@ import numpy as np
 from baff_ros.atomic import PendingFile
 
 
-def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarray:
-    """Stack the overlay on top of the weight maps, drawn side by side as heat maps (RGB).
+def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray], scale: str = 'fixed'
+            ) -> np.ndarray:
+    """Stack the overlay, the weight maps side by side as heat maps, and a colour legend (RGB).
+
+    Each tile is labelled with the map's observed range; the legend under the tiles gives the
+    w of each colour: 0, 0.5 and 1 on the ``fixed`` scale (default), where the same colour is
+    the same w in every frame. ``stretch`` spreads each map's own range over all colours (each
+    tile then has its own scale, printed on it; the legend's ticks read min, mid, max).
 
     Args:
         overlay_rgb: (H, W, 3) overlay image.
         weights: fusion name -> (h, w) uint8 (w x 255) or float32 in [0, 1] map.
+        scale: ``fixed`` or ``stretch`` (:data:`baff_ros.engine.visualize.WEIGHT_SCALES`).
     """
-    from baff_ros.engine.visualize import weight_heatmap
+    from baff_ros.engine.visualize import (scale_weight, weight_heatmap, weight_legend,
+                                           weight_range)
 
+    scale_weight(np.zeros((1, 1), np.float32), scale)  # reject an unknown scale up front
     h, w = overlay_rgb.shape[:2]
     if not weights:
         return overlay_rgb
@@ -39,19 +48,20 @@ def montage(overlay_rgb: np.ndarray, weights: Dict[str, np.ndarray]) -> np.ndarr
     tile_h = max(1, h * tile_w // w)
     tiles = []
     for name, wmap in sorted(weights.items(), key=lambda kv: -int(kv[0])):
-        wf = wmap.astype(np.float32) / 255.0 if wmap.dtype == np.uint8 else wmap
-        lo, hi = float(wf.min()), float(wf.max())
-        # Stretch the colours over the map's own range (printed on the tile): learned maps
-        # often vary by a few hundredths around their mean, invisible on an absolute scale.
-        shown = (wf - lo) / (hi - lo) if hi - lo > 1e-3 else wf
-        tile = weight_heatmap(shown, (tile_h, tile_w))
-        cv2.putText(tile, f'BAFF w 1/{name}: {lo:.2f}-{hi:.2f}', (6, 16),
+        lo, hi = weight_range(wmap)
+        tile = weight_heatmap(wmap, (tile_h, tile_w), scale)
+        cv2.putText(tile, f'w 1/{name}: {lo:.2f}-{hi:.2f}', (6, 16),
                     cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
         tiles.append(tile)
     row = np.concatenate(tiles, axis=1)
     if row.shape[1] < w:
         row = np.pad(row, ((0, 0), (0, w - row.shape[1]), (0, 0)))
-    return np.concatenate([overlay_rgb, row], axis=0)
+    if scale == 'fixed':
+        legend = weight_legend(w, caption='BAFF w, fixed scale')
+    else:
+        legend = weight_legend(w, ticks=('min', 'mid', 'max'),
+                               caption='BAFF w, each map stretched')
+    return np.concatenate([overlay_rgb, row, legend], axis=0)
 
 
 class MontageVideo:

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any, Dict, Optional, Sequence
 
 from baff_ros.bag.writer import BAG_VERSIONS, COMPRESSIONS, STORAGES
-from baff_ros.commands.common import add_backend_args, add_model_args, given_backend_args, note
+from baff_ros.commands.common import (add_backend_args, add_model_args, add_weights_scale_arg,
+                                      given_backend_args, note)
 
 HELP = ('segment the image topic(s) of a rosbag2 (mcap/sqlite3) and write every node output to '
         'a new bag')
@@ -60,6 +61,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              'leaves); IN is only read. No effect on a bag that reads normally')
     parser.add_argument('--video', metavar='FILE.mp4',
                         help='also write an overlay + BAFF weight-map montage video')
+    add_weights_scale_arg(parser)
     parser.add_argument('--quiet', action='store_true', help='no progress bar')
     add_model_args(parser)
     add_backend_args(parser)
@@ -114,8 +116,12 @@ def node_params(args: argparse.Namespace, params_file: Optional[str] = None,
     return NodeParams.from_dict(values)
 
 
-def make_video_callback(path: Optional[str]):
-    """(on_frame callback, video) writing a montage per frame, or (None, None)."""
+def make_video_callback(path: Optional[str], scale: str = 'fixed'):
+    """(on_frame callback, video) writing a montage per frame, or (None, None).
+
+    ``scale``: colour scale of the weight maps (``fixed`` or ``stretch``); the maps are read
+    from the node's weight outputs (mono8 = w x 255, or 32FC1).
+    """
     if not path:
         return None, None
     from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays, weight_arrays
@@ -125,7 +131,7 @@ def make_video_callback(path: Optional[str]):
     def on_frame(stream, msg, outputs) -> None:
         arrays = outputs_to_arrays(outputs)
         if 'overlay' in arrays:
-            video.add(montage(arrays['overlay'], weight_arrays(arrays)))
+            video.add(montage(arrays['overlay'], weight_arrays(arrays), scale))
     return on_frame, video
 
 
@@ -137,7 +143,7 @@ def run(args: argparse.Namespace) -> int:
     params = node_params(args, args.params, args.param)
     if args.video and not params.publish_overlay:
         raise ValueError('--video draws the overlay output: add overlay to --outputs')
-    on_frame, video = make_video_callback(args.video)
+    on_frame, video = make_video_callback(args.video, args.weights_scale)
     try:
         report = process_bag(args.input, args.output, params, topics=args.topic,
                              storage=args.storage, typestore=args.typestore,

@@ -42,6 +42,14 @@ def add_model_args(parser: argparse.ArgumentParser) -> None:
                         'inline pairs such as fusion=add,width_mult=0.5')
 
 
+def add_weights_scale_arg(parser: argparse.ArgumentParser) -> None:
+    """--weights-scale fixed|stretch: colour scale of weight-map pictures."""
+    parser.add_argument('--weights-scale', default='fixed', choices=('fixed', 'stretch'),
+                        help="colour scale of the BAFF weight-map pictures: fixed (w 0..1, the "
+                             "same colour is the same w everywhere) or stretch (each map's own "
+                             "min..max; exaggerates small variations) (default: %(default)s)")
+
+
 #: Defaults of the inference options. The options themselves default to None, so that a value
 #: given on the command line is told apart from the default even where it equals it:
 #: ``baff-ros bag --params gpu.yaml --device cpu`` runs on the CPU (:func:`given_backend_args`).

@@ -23,7 +23,8 @@ import numpy as np
 
 from baff_ros.commands.bag import (add_bag_version_arg, make_video_callback, node_params,
                                    print_report)
-from baff_ros.commands.common import add_backend_args, add_model_args, note
+from baff_ros.commands.common import (add_backend_args, add_model_args, add_weights_scale_arg,
+                                      note)
 
 HELP = ('segment the bundled sample drive (rosbag2) with the bundled model; write the output '
         'bag, overlay PNGs, a weight-map montage and a video to ./baff_demo/')
@@ -76,6 +77,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='image topic (default: the only one)')
     parser.add_argument('--stills', type=int, default=3,
                         help='how many frames to save as PNG, 0 for none (default: %(default)s)')
+    add_weights_scale_arg(parser)
     add_bag_version_arg(parser)
     add_model_args(parser)
     add_backend_args(parser)
@@ -96,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     note(f'input bag: {src}')
     params = node_params(args, base=None if args.bag else SAMPLE_EXTRINSICS)
     video_path = out_dir / 'montage.mp4'
-    on_video, video = make_video_callback(str(video_path))
+    on_video, video = make_video_callback(str(video_path), args.weights_scale)
     written: List[Path] = []
     frame_index = {'n': 0}
     # Which frames become PNG stills: spread over the drive, decided once the count is known.
@@ -115,7 +117,7 @@ def run(args: argparse.Namespace) -> int:
         arrays = outputs_to_arrays(outputs)
         weights = weight_arrays(arrays)
         for name, image in (('overlay', arrays.get('overlay')), ('color', arrays.get('color')),
-                            ('montage', montage(arrays['overlay'], weights)
+                            ('montage', montage(arrays['overlay'], weights, args.weights_scale)
                              if 'overlay' in arrays else None)):
             if image is None:
                 continue

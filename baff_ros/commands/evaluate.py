@@ -17,6 +17,7 @@ import argparse
 import json
 import math
 from pathlib import Path
+from typing import Optional
 
 from baff_ros.commands.common import (add_backend_args, add_model_args, note,
                                       segmenter_from_args)
@@ -41,22 +42,32 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def evaluate_model(args: argparse.Namespace):
-    """Run the segmenter over the split and evaluate its labels at the image size."""
+    """Run the segmenter over the split and evaluate its labels at the image size.
+
+    A BAFF model's weight maps are collected too (:class:`baff_ros.evaluate.WeightMapStats`).
+    """
     from baff_ros.progress import progress_bar
 
     from baff_ros.data.cityscapes import list_samples, read_rgb, read_train_ids
-    from baff_ros.evaluate import Evaluator, read_instances
+    from baff_ros.evaluate import Evaluator, read_instances, segment_areas, WeightMapStats
 
     samples = list_samples(args.root, args.split)
-    seg = segmenter_from_args(args, output_size='input', with_weights=False)
+    seg = segmenter_from_args(args, output_size='input', with_weights=True)
     ev = Evaluator()
+    wstats = WeightMapStats()
     try:
         for s in progress_bar(samples, unit='img', disable=len(samples) < 8):
             gt = read_train_ids(s)
-            ev.add(seg(read_rgb(s.image)).labels, gt, read_instances(s))
+            instances = read_instances(s)
+            areas = segment_areas(gt, instances)
+            out = seg(read_rgb(s.image))
+            ev.add(out.labels, gt, instances, areas)
+            wstats.add(out.weights, areas)
     finally:
         seg.close()
-    return ev.result()
+    result = ev.result()
+    result.weight_maps = wstats.result()
+    return result
 
 
 def run(args: argparse.Namespace) -> int:
@@ -77,14 +88,22 @@ def run(args: argparse.Namespace) -> int:
         for p in plot_results(result, args.plots):
             note(f'wrote {p}')
 
-    def fmt(v: float) -> str:
-        return 'n/a' if math.isnan(v) else f'{v:.4f}'
+    def fmt(v: Optional[float]) -> str:
+        return 'n/a' if v is None or math.isnan(v) else f'{v:.4f}'
     for name, v in result.class_iou.items():
         iiou = result.class_iiou.get(name)
         note(f'  {name:>14s}  IoU {fmt(v)}' + (f'  iIoU {fmt(iiou)}' if iiou is not None else ''))
     summary = {'miou': result.miou, 'iiou': result.iiou,
+               **{f'miou_{b}': v['miou'] for b, v in result.size_scores().items()},
                'category_iou': result.mean_category_iou,
                'category_iiou': result.mean_category_iiou, 'images': result.num_images}
+    for bucket, scores in result.size_scores().items():
+        note(f'  {bucket:>6s} segments: mIoU {fmt(scores["miou"])} over {scores["pixels"]} '
+             'pixels')
+    for name, stats in sorted(result.weight_maps.items(), key=lambda kv: -int(kv[0])):
+        note(f'  BAFF w 1/{name}: mean {stats["mean"]:.3f}, mean spatial std '
+             f'{stats["mean_spatial_std"]:.3f}, corr with log area '
+             f'{fmt(stats["corr_log_area"])}, with row {fmt(stats["corr_row"])}')
     note(f'{result.num_images} images: mIoU {fmt(result.miou)}, iIoU {fmt(result.iiou)}, '
          f'category IoU {fmt(result.mean_category_iou)}, '
          f'category iIoU {fmt(result.mean_category_iiou)} -> {Path(path)}')

@@ -21,8 +21,8 @@ from typing import Dict, List
 import cv2
 import numpy as np
 
-from baff_ros.commands.common import (add_backend_args, add_model_args, note,
-                                      segmenter_from_args)
+from baff_ros.commands.common import (add_backend_args, add_model_args, add_weights_scale_arg,
+                                      note, segmenter_from_args)
 from baff_ros.ros.image_codec import ImageCodecError, read_image_file
 
 HELP = 'segment image files; write <stem>_labels.png, _color.png, _overlay.png, _weights_<k>.png'
@@ -33,6 +33,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('images', nargs='+', metavar='IMG', help='image files (any OpenCV format)')
     parser.add_argument('--out', required=True, metavar='DIR', help='output directory')
     parser.add_argument('--alpha', type=float, default=0.5, help='overlay opacity of the mask')
+    add_weights_scale_arg(parser)
     add_model_args(parser)
     add_backend_args(parser)
 
@@ -67,8 +68,12 @@ def output_names(images) -> List[Path]:
 
 
 def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: np.ndarray,
-                  alpha: float) -> Dict[str, Path]:
-    """Write one image's PNGs; returns kind -> path."""
+                  alpha: float, weights_scale: str = 'fixed') -> Dict[str, Path]:
+    """Write one image's PNGs; returns kind -> path.
+
+    ``_weights_<k>.png`` is w x 255 on the ``fixed`` scale (default), or each map's own
+    min..max spread over 0..255 with ``weights_scale='stretch'``.
+    """
     from baff_ros.atomic import write_image
     from baff_ros.engine.visualize import colorize, overlay, weight_to_mono8
 
@@ -84,12 +89,26 @@ def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: 
     }
     for name, wmap in result.weights.items():
         # Nearest keeps one value per BAFF block, aligned with the image.
-        mono = cv2.resize(weight_to_mono8(wmap), (w, h), interpolation=cv2.INTER_NEAREST)
+        mono = cv2.resize(weight_to_mono8(wmap, weights_scale), (w, h),
+                          interpolation=cv2.INTER_NEAREST)
         files[f'weights_{name}'] = (out_dir / f'{stem}_weights_{name}.png', mono)
     written = {}
     for kind, (path, array) in files.items():
         written[kind] = write_image(path, array)
     return written
+
+
+def weight_ranges_line(weights: Dict[str, np.ndarray], scale: str) -> str:
+    """One line with each weight map's observed range and the scale its PNG is drawn on."""
+    from baff_ros.engine.visualize import weight_range
+
+    ranges = []
+    for name in sorted(weights, key=lambda k: -int(k)):
+        lo, hi = weight_range(weights[name])
+        ranges.append(f'1/{name} {lo:.3f}-{hi:.3f}')
+    how = ('w x 255 (fixed 0-1 scale)' if scale == 'fixed'
+           else "each map's min..max stretched to 0..255")
+    return f'BAFF w range: {", ".join(ranges)}; _weights_<k>.png = {how}'
 
 
 def run(args: argparse.Namespace) -> int:
@@ -119,9 +138,12 @@ def run(args: argparse.Namespace) -> int:
         result = seg(rgb)
         infer_ms.append(result.timings_ms['infer'])
         (out_dir / name.parent).mkdir(parents=True, exist_ok=True)
-        written = write_outputs(out_dir / name.parent, name.name, rgb, result, lut, args.alpha)
+        written = write_outputs(out_dir / name.parent, name.name, rgb, result, lut, args.alpha,
+                                args.weights_scale)
         note(f'{path}: {image.shape[1]}x{image.shape[0]} -> '
              + ', '.join(str(p.relative_to(out_dir)) for p in written.values()))
+        if result.weights:
+            note('  ' + weight_ranges_line(result.weights, args.weights_scale))
     seg.close()
     if infer_ms:
         note(f'{len(infer_ms)} image(s), median inference {np.median(infer_ms):.1f} ms')

@@ -31,6 +31,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='image size (default: 256x512)')
     parser.add_argument('--split-val', type=int, default=0, metavar='K',
                         help='of the N images, put K in the val split (default: 0)')
+    parser.add_argument('--layout', default='street', choices=('street', 'scale'),
+                        help='street: the default scenes; scale: the same streets plus persons, '
+                             'riders, bikes, poles, signs, lights, walls/fences and vehicles '
+                             'placed near, in the middle and far (a benchmark where object size '
+                             'matters) (default: %(default)s)')
 
 
 def run(args: argparse.Namespace) -> int:
@@ -52,12 +57,12 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     t0 = time.perf_counter()
     counts = write_dataset(out, args.n - args.split_val, args.seed, (h, w),
-                           n_val=args.split_val, progress=args.n >= 20)
+                           n_val=args.split_val, progress=args.n >= 20, layout=args.layout)
     dt = time.perf_counter() - t0
     # Read by "baff-ros train" into the checkpoint's provenance.
     info = {'description': 'baff_ros synthetic street scenes (baff_ros.data.synth)',
             'n_train': counts['train'], 'n_val': counts['val'], 'seed': args.seed,
-            'size': [h, w]}
+            'size': [h, w], 'layout': args.layout}
     write_text(out / INFO_FILE, json.dumps(info, indent=2, sort_keys=True) + '\n')
     note(f'{out}: {counts["train"]} train + {counts["val"]} val images of {h}x{w} in '
          f'{dt:.1f} s ({dt / args.n * 1000:.0f} ms/img)')

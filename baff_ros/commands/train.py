@@ -22,7 +22,7 @@ HELP = 'train BAFF-SkipNet (two-phase schedule) on a Cityscapes-layout dataset; 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Register the command's options."""
-    from baff_ros.train import OPTIMIZERS
+    from baff_ros.train import OPTIMIZERS, WEIGHT_NET_INITS
 
     parser.add_argument('--root', required=True, metavar='ROOT',
                         help='dataset root with leftImg8bit/{train,val} and gtFine/')
@@ -52,6 +52,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--ohem', action='store_true', help='online hard example mining')
     parser.add_argument('--class-weights', action='store_true',
                         help='median-frequency class weights from the training labels')
+    parser.add_argument('--weight-net-lr-mult', type=float, default=1.0, metavar='X',
+                        help='BAFF weight nets learn at X times the learning rate (default: 1)')
+    parser.add_argument('--weight-net-init', choices=WEIGHT_NET_INITS, default='zero',
+                        help="BAFF weight-net head initialisation: zero (w = 0.5 everywhere at "
+                             "start) or normal (weights ~ N(0, --weight-net-init-std), bias 0) "
+                             "(default: %(default)s)")
+    parser.add_argument('--weight-net-init-std', type=float, default=0.1, metavar='STD',
+                        help='standard deviation of --weight-net-init normal (default: 0.1)')
     parser.add_argument('--amp', action='store_true', help='float16 autocast (CUDA only)')
     parser.add_argument('--resume', metavar='CKPT',
                         help='continue from a last.safetensors (needs its .state.pt/.json)')
@@ -77,7 +85,9 @@ def build_config(args: argparse.Namespace):
         warmup_epochs=args.warmup_epochs, batch_size=args.batch_size, crop=tuple(args.crop),
         scale=tuple(args.scale), lr=args.lr, optimizer=args.optimizer,
         weight_decay=args.weight_decay, lr_warmup_iters=args.lr_warmup_iters, ohem=args.ohem,
-        class_weights=args.class_weights, amp=args.amp, seed=args.seed, workers=args.workers,
+        class_weights=args.class_weights, weight_net_lr_mult=args.weight_net_lr_mult,
+        weight_net_init=args.weight_net_init, weight_net_init_std=args.weight_net_init_std,
+        amp=args.amp, seed=args.seed, workers=args.workers,
         max_iters=args.max_iters,
         val_size=tuple(args.val_size) if args.val_size else None, device=args.device)
 

@@ -154,6 +154,9 @@ class Thing:
 
     z: float  # depth of its nearest face, for painter's ordering
     draw: Callable[[Canvas, Camera], None]
+    # Drawing layer, lowest first; far to near within a layer. The street layout puts
+    # everything in STANDING (pure far-to-near by nearest face, kept for reproducibility).
+    layer: int = 3
 
 
 @dataclass
@@ -243,8 +246,10 @@ def _fence(rng, x: float, z0: float, z1: float) -> Thing:
     return Thing(z0, draw)
 
 
-def _pole(rng, x: float, z: float, kind: str) -> Thing:
+def _pole(rng, x: float, z: float, kind: str, low: bool = False) -> Thing:
     h = rng.uniform(3.0, 6.0) if kind != 'sign' else rng.uniform(2.2, 3.2)
+    if low:  # a pedestrian signal: near the camera it stays in view instead of above it
+        h = rng.uniform(2.4, 3.2)
     color = _jitter(rng, PALETTE[POLE], 15)
     sign = _jitter(rng, [(200, 180, 40), (200, 40, 40), (40, 80, 190), (230, 230, 230)][
         int(rng.integers(4))], 15)
@@ -366,8 +371,32 @@ def _rider(rng, x: float, z: float, motor: bool, inst_rider: int, inst_bike: int
     return Thing(z, draw)
 
 
-def make_world(rng: np.random.Generator, length: float = FAR, start: float = 0.0) -> World:
-    """Lay out a random street from depth ``start`` to ``start + length``."""
+#: Drawing layers of the scale layout, lowest first (see :func:`make_world`).
+GROUND, FACADE, KERB_WALL, STANDING = 0, 1, 2, 3
+#: Scene layouts: ``street`` (the default; what every earlier dataset of a seed holds) and
+#: ``scale``, the same street plus a roster of objects placed at controlled depths (see
+#: :func:`add_scale_roster`), for benchmarks where object size matters.
+LAYOUTS = ('street', 'scale')
+#: Depth bands of the ``scale`` layout, metres from the camera: near, middle, far. At 256x512
+#: (focal length 256 px) a 1.7 m person is ~35-110 px tall near, ~15-30 px in the middle band
+#: and ~5-12 px far (in the small bucket of :mod:`baff_ros.evaluate` far, mostly medium near).
+SCALE_BANDS = ((4.0, 12.0), (14.0, 30.0), (35.0, 80.0))
+
+
+def make_world(rng: np.random.Generator, length: float = FAR, start: float = 0.0,
+               layout: str = 'street') -> World:
+    """Lay out a random street from depth ``start`` to ``start + length``.
+
+    ``layout='scale'`` adds :func:`add_scale_roster` after the street and draws in layers: the
+    ground strips beside the sidewalks, then the facades (and trees in their gaps), then walls
+    and fences on the sidewalks' outer edge, then everything else far to near. Seen from the
+    road each layer lies behind the next, so nothing standing is painted over. The ``street``
+    layout orders every thing by its nearest face, which paints a long strip or facade that
+    starts behind the camera over the people in front of it; it keeps that so a seed's images
+    stay what they were. The random draws of the street are the same in both layouts.
+    """
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {", ".join(LAYOUTS)}, got {layout!r}')
     road_half = rng.uniform(3.5, 7.0)
     sidewalk = rng.uniform(1.5, 4.0)
     setback = rng.uniform(0.5, 6.0)
@@ -375,29 +404,34 @@ def make_world(rng: np.random.Generator, length: float = FAR, start: float = 0.0
     world = World(road_half, sidewalk, (-(edge + setback), edge + setback),
                   road_color=tuple(_jitter(rng, PALETTE[ROAD], 12)),
                   walk_color=tuple(_jitter(rng, PALETTE[SIDEWALK], 18)))
-    add = world.things.append
+
+    def add(thing: Thing, layer: int = STANDING) -> None:
+        if layout == 'scale':
+            thing.layer = layer
+        world.things.append(thing)
+
     ids = _Ids()
     end = start + length
     for side in (-1, 1):
         fx = side * (edge + setback)
         # Ground beside the sidewalk, up to the facades: terrain or hedge.
         add(_flat(rng, TERRAIN if rng.random() < 0.6 else VEGETATION, min(side * edge, fx),
-                  max(side * edge, fx), start, end, 0.01))
+                  max(side * edge, fx), start, end, 0.01), GROUND)
         z = start + rng.uniform(-5, 10)
         while z < end:  # facades, with gaps showing trees
             span = rng.uniform(8, 30)
             if rng.random() < 0.8:
-                add(_building(rng, side, fx, z, z + span))
+                add(_building(rng, side, fx, z, z + span), FACADE)
             else:
                 for tz in np.arange(z, z + span, rng.uniform(3, 6)):
-                    add(_tree(rng, fx - side * 0.5, tz))
+                    add(_tree(rng, fx - side * 0.5, tz), FACADE)
             z += span + rng.uniform(0, 4)
         z = start + rng.uniform(0, 15)
         while z < end:  # walls and fences along the sidewalk's outer edge
             span = rng.uniform(5, 20)
             if rng.random() < 0.5:
                 add(_wall(rng, side * (edge + 0.1), z, z + span) if rng.random() < 0.5
-                    else _fence(rng, side * (edge + 0.1), z, z + span))
+                    else _fence(rng, side * (edge + 0.1), z, z + span), KERB_WALL)
             z += span + rng.uniform(3, 15)
         z = start + rng.uniform(3, 12)
         while z < end:  # poles with signs / traffic lights, trees on the kerb
@@ -422,7 +456,53 @@ def make_world(rng: np.random.Generator, length: float = FAR, start: float = 0.0
     if rng.random() < 0.25:  # a train on a track beside the road, far side
         add(_vehicle(rng, TRAIN, world.facade[1] - 2.0, rng.uniform(start + 15, end * 0.6),
                      ids(TRAIN)))
+    if layout == 'scale':
+        add_scale_roster(rng, world, ids)
     return world
+
+
+def add_scale_roster(rng: np.random.Generator, world: World, ids: Callable[[int], int],
+                     cam_z: float = 0.0) -> None:
+    """Place every standing class near, in the middle and far (:data:`SCALE_BANDS`).
+
+    In each band, at a random depth inside it: two pedestrians on each sidewalk, two cyclists and
+    a motorcyclist near the kerb (rider + bicycle / motorcycle), a pole with a traffic light (a
+    pedestrian signal, 2.4-3.2 m, so that it is in view near the camera), one with a sign and a
+    bare one on the kerbs, a wall or a fence along a sidewalk, and a vehicle
+    (car, truck or bus) in a lane; a train beside the road in one band out of three on average.
+    The rare, small classes of the street layout (person, rider, bicycle, motorcycle, pole,
+    traffic light, traffic sign) so appear several times per image, at sizes set by the band.
+    """
+    add = world.things.append
+    half, walk = world.road_half, world.sidewalk
+    edge = half + walk
+    for z0, z1 in SCALE_BANDS:
+
+        def depth() -> float:
+            return cam_z + float(rng.uniform(z0, z1))
+        for side in (-1, 1, -1, 1):
+            add(_person(rng, side * (half + rng.uniform(0.3, max(0.4, walk - 0.3))), depth(),
+                        ids(PERSON)))
+        for motor in (False, True, False):
+            side = 1 if rng.random() < 0.5 else -1
+            add(_rider(rng, side * (half - rng.uniform(0.6, 1.5)), depth(), motor, ids(RIDER),
+                       ids(MOTORCYCLE if motor else BICYCLE)))
+        for kind in ('light', 'sign', 'pole'):
+            side = 1 if rng.random() < 0.5 else -1
+            add(_pole(rng, side * (half + rng.uniform(0.3, 0.8)), depth(), kind,
+                      low=kind == 'light'))
+        side = 1 if rng.random() < 0.5 else -1
+        z = depth()
+        span = float(rng.uniform(4, 10))
+        wall = (_wall(rng, side * (edge + 0.1), z, z + span) if rng.random() < 0.5
+                else _fence(rng, side * (edge + 0.1), z, z + span))
+        wall.layer = KERB_WALL
+        add(wall)
+        label = (CAR, TRUCK, BUS)[int(rng.integers(3))]
+        add(_vehicle(rng, label, (-half / 2, half / 2)[int(rng.integers(2))], depth(),
+                     ids(label)))
+        if rng.random() < 1 / 3:
+            add(_vehicle(rng, TRAIN, world.facade[1] - 2.0, depth(), ids(TRAIN)))
 
 
 def _lighting(rng: np.random.Generator, image: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -472,19 +552,24 @@ def render(world: World, cam: Camera, rng: np.random.Generator
                     (225, 225, 215), ROAD)
     for x in (-world.road_half + 0.3, world.road_half - 0.3):
         cv.poly(_ground(cam, x - 0.07, x + 0.07, cam.z + NEAR, end, 0.01), (225, 225, 215), ROAD)
-    # Everything standing, far to near.
-    for thing in sorted(world.things, key=lambda t: -t.z):
-        if cam.z + NEAR < thing.z + 40 and thing.z < end:
+    # By layer (ground, facades, kerbside walls, standing), far to near within each; a stable
+    # sort, so with every thing in one layer (the street layout) the plain far-to-near order.
+    for thing in sorted(world.things, key=lambda t: (t.layer, -t.z)):
+        if thing.layer == GROUND or (cam.z + NEAR < thing.z + 40 and thing.z < end):
             thing.draw(cv, cam)
     return _lighting(rng, cv.image, cv.labels), cv.labels, cv.instances
 
 
-def render_scene(size: Tuple[int, int], seed: int) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Render one random street scene: (RGB HxWx3, label IDs HxW uint8, instance IDs int32)."""
+def render_scene(size: Tuple[int, int], seed: int, layout: str = 'street'
+                 ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Render one random street scene: (RGB HxWx3, label IDs HxW uint8, instance IDs int32).
+
+    ``layout``: one of :data:`LAYOUTS`.
+    """
     rng = np.random.default_rng(seed)
     h, w = size
     cam = Camera(h, w, horizon=h * rng.uniform(0.36, 0.5), x=rng.uniform(-1.5, 1.5))
-    world = make_world(rng, start=rng.uniform(-20, 0))
+    world = make_world(rng, start=rng.uniform(-20, 0), layout=layout)
     world.sky_top = tuple(_jitter(rng, (90, 140, 210), 25))
     world.sky_bottom = tuple(_jitter(rng, (190, 210, 230), 15))
     return render(world, cam, rng)
@@ -524,9 +609,11 @@ def train_ids(label_ids: np.ndarray) -> np.ndarray:
 
 
 def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 512),
-                  n_val: int = 0, progress: bool = False, city: str = 'synth'
-                  ) -> Dict[str, int]:
+                  n_val: int = 0, progress: bool = False, city: str = 'synth',
+                  layout: str = 'street') -> Dict[str, int]:
     """Write ``n`` train and ``n_val`` val scenes in the Cityscapes layout.
+
+    ``layout``: scene layout (:data:`LAYOUTS`); a seed gives the same images for a layout.
 
     ``leftImg8bit/<split>/<city>/<city>_<seq>_<frame>_leftImg8bit.png`` and, under ``gtFine``,
     ``_gtFine_labelIds.png``, ``_gtFine_labelTrainIds.png``, ``_gtFine_instanceIds.png``
@@ -539,6 +626,8 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
 
     from baff_ros.data.labels import palette_array
 
+    if layout not in LAYOUTS:
+        raise ValueError(f'layout must be one of {", ".join(LAYOUTS)}, got {layout!r}')
     out = Path(out)
     lut = palette_array()
     counts = {'train': n, 'val': n_val}
@@ -548,7 +637,7 @@ def write_dataset(out: Path, n: int, seed: int, size: Tuple[int, int] = (256, 51
         # never changes the images that were already there.
         scene_seed = int.from_bytes(hashlib.sha256(f'{seed}/{split}/{i}'.encode()).digest()[:8],
                                     'little')
-        image, label, inst = render_scene(size, scene_seed)
+        image, label, inst = render_scene(size, scene_seed, layout)
         stem = f'{city}_{i // 1000:06d}_{i % 1000:06d}'
         img_dir = out / 'leftImg8bit' / split / city
         gt_dir = out / 'gtFine' / split / city

@@ -13,7 +13,7 @@
 # limitations under the License.
 """Turning labels, confidence and BAFF weights into pictures."""
 
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -48,14 +48,91 @@ def overlay(image_rgb: np.ndarray, color_rgb: np.ndarray, alpha: float = 0.5) ->
     return cv2.addWeighted(color_rgb, alpha, image_rgb, 1.0 - alpha, 0.0)
 
 
-def weight_to_mono8(weight: np.ndarray) -> np.ndarray:
-    """Scale a BAFF weight map in [0, 1] to uint8 0..255 (255 = trust shallow detail)."""
-    return np.clip(np.rint(weight * 255.0), 0, 255).astype(np.uint8)
+#: Colour scales of weight-map pictures: ``fixed`` draws w on the absolute 0-1 scale (the same
+#: colour means the same w in every frame and model); ``stretch`` spreads each map's own
+#: min..max over the full colour range (shows small variations, exaggerates them too).
+WEIGHT_SCALES = ('fixed', 'stretch')
+#: Bins of the weight histogram: ten equal bins over [0, 1].
+WEIGHT_HIST_BINS = 10
 
 
-def weight_heatmap(weight: np.ndarray, size=None) -> np.ndarray:
+def as_weight(weight: np.ndarray) -> np.ndarray:
+    """Return a weight map as float32 in [0, 1]; uint8 maps are read as w x 255."""
+    if weight.dtype == np.uint8:
+        return weight.astype(np.float32) / 255.0
+    return np.asarray(weight, np.float32)
+
+
+def weight_range(weight: np.ndarray) -> Tuple[float, float]:
+    """Return the observed (min, max) of a weight map (float32 in [0, 1] or uint8 w x 255)."""
+    wf = as_weight(weight)
+    return float(wf.min()), float(wf.max())
+
+
+def scale_weight(weight: np.ndarray, scale: str = 'fixed') -> np.ndarray:
+    """Map a weight map to [0, 1] for drawing on the ``scale`` (see :data:`WEIGHT_SCALES`).
+
+    ``stretch`` maps min..max to 0..1; a map flatter than 1e-3 is left on the fixed scale, so
+    noise is never stretched into full colour.
+    """
+    if scale not in WEIGHT_SCALES:
+        raise ValueError(f'weight scale must be one of {", ".join(WEIGHT_SCALES)}, got {scale!r}')
+    wf = as_weight(weight)
+    if scale == 'stretch':
+        lo, hi = float(wf.min()), float(wf.max())
+        if hi - lo > 1e-3:
+            return (wf - lo) / (hi - lo)
+    return wf
+
+
+def weight_to_mono8(weight: np.ndarray, scale: str = 'fixed') -> np.ndarray:
+    """Scale a BAFF weight map to uint8 0..255; ``fixed``: w x 255 (255 = trust shallow detail)."""
+    return np.clip(np.rint(scale_weight(weight, scale) * 255.0), 0, 255).astype(np.uint8)
+
+
+def weight_stats(weight: np.ndarray, bins: int = WEIGHT_HIST_BINS) -> Dict[str, object]:
+    """Summarise one weight map: min, mean, max, std and the fraction of pixels per bin.
+
+    Bins split [0, 1] into ``bins`` equal parts (the last one includes 1.0); the fractions sum
+    to 1. Computed on the map as the network produced it (its block grid), not a resized copy.
+    """
+    wf = as_weight(weight)
+    counts, _ = np.histogram(np.clip(wf, 0.0, 1.0), bins=bins, range=(0.0, 1.0))
+    return {'min': float(wf.min()), 'mean': float(wf.mean()), 'max': float(wf.max()),
+            'std': float(wf.std()), 'hist': (counts / max(1, wf.size)).tolist()}
+
+
+def weight_heatmap(weight: np.ndarray, size=None, scale: str = 'fixed') -> np.ndarray:
     """Render a weight map as an RGB heat map (inferno); nearest resize keeps the blocks."""
-    mono = weight_to_mono8(weight)
+    mono = weight_to_mono8(weight, scale)
     if size is not None:
         mono = cv2.resize(mono, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
     return cv2.cvtColor(cv2.applyColorMap(mono, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
+
+
+def weight_legend(width: int, height: int = 34, ticks: Sequence[str] = ('0', '0.5', '1'),
+                  caption: str = '') -> np.ndarray:
+    """Draw a colour legend: an inferno bar (as :func:`weight_heatmap`), RGB (height, width, 3).
+
+    Ticks at both ends and the middle carry ``ticks``: the w they stand for on the fixed scale
+    (0, 0.5, 1), or e.g. ``('min', 'mid', 'max')`` for stretched maps. ``caption`` is written
+    between the first two ticks.
+    """
+    bar_h = max(4, height // 2 - 2)
+    ramp = np.linspace(0, 255, max(1, width - 16)).astype(np.uint8)[None, :]
+    bar = cv2.cvtColor(cv2.applyColorMap(np.repeat(ramp, bar_h, 0), cv2.COLORMAP_INFERNO),
+                       cv2.COLOR_BGR2RGB)
+    out = np.zeros((height, width, 3), np.uint8)
+    out[2:2 + bar_h, 8:8 + bar.shape[1]] = bar
+    font, white = cv2.FONT_HERSHEY_SIMPLEX, (255, 255, 255)
+    for frac, text in zip((0.0, 0.5, 1.0), ticks):
+        x = 8 + int(round(frac * (bar.shape[1] - 1)))
+        cv2.line(out, (x, 2 + bar_h), (x, 5 + bar_h), white, 1)
+        (tw, _), _ = cv2.getTextSize(text, font, 0.4, 1)
+        tx = int(np.clip(x - tw // 2, 0, width - tw))
+        cv2.putText(out, text, (tx, height - 3), font, 0.4, white, 1, cv2.LINE_AA)
+    if caption:
+        (tw, _), _ = cv2.getTextSize(caption, font, 0.4, 1)
+        cv2.putText(out, caption, (max(0, width // 4 - tw // 2), height - 3), font, 0.4, white,
+                    1, cv2.LINE_AA)
+    return out

@@ -173,6 +173,9 @@ SCHEMA: Tuple[ParamSpec, ...] = (
               choices=('mono8', '32FC1')),
     ParamSpec('weights_size', 'string', 'output', "weight maps at the labels image's size "
               "(nearest, blocks kept) or their native block grid", choices=('output', 'native')),
+    ParamSpec('weights_scale', 'string', 'fixed', 'mono8 weight maps: fixed (w*255, the same '
+              "grey is the same w in every frame) or stretch (each frame's min..max to 0..255; "
+              'range in /diagnostics); 32FC1 is always w', choices=('fixed', 'stretch')),
     ParamSpec('overlay_alpha', 'double', 0.5, 'opacity of the colour mask in the overlay',
               range=(0.0, 1.0)),
     ParamSpec('frame_skip', 'integer', 0, 'process one frame, then ignore this many',
@@ -235,6 +238,7 @@ class NodeParams:
     grid_size: float = SPECS['grid_size'].default
     weights_encoding: str = SPECS['weights_encoding'].default
     weights_size: str = SPECS['weights_size'].default
+    weights_scale: str = SPECS['weights_scale'].default
     overlay_alpha: float = SPECS['overlay_alpha'].default
     frame_skip: int = SPECS['frame_skip'].default
     image_qos_reliability: str = SPECS['image_qos_reliability'].default

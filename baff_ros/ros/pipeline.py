@@ -158,6 +158,8 @@ class Stats:
         self.ground_skip_reason = ''
         self.obstacle_points = 0
         self.free_points = 0
+        #: fusion -> weight_stats() of the last segmented frame's BAFF weight map.
+        self.weights: Dict[str, Dict[str, Any]] = {}
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of the counters plus rates and median/p99 timings."""
@@ -183,6 +185,13 @@ class Stats:
                 snap[name] = float(np.median(arr)) if arr.size else 0.0
                 snap[name.replace('_ms', '_p99_ms')] = (float(np.percentile(arr, 99))
                                                         if arr.size else 0.0)
+            for fusion, w in self.weights.items():
+                # Strings: three decimals (a std of 0.010 must not read as 0.01 or 0.00);
+                # hist: fraction of the map's pixels in each tenth of [0, 1], lowest first.
+                key = f'weights_stride{fusion}'
+                for stat in ('min', 'mean', 'max', 'std'):
+                    snap[f'{key}_{stat}'] = f'{w[stat]:.3f}'
+                snap[f'{key}_hist'] = ' '.join(f'{v:.3f}' for v in w['hist'])
         return snap
 
 
@@ -595,7 +604,9 @@ class Pipeline:
         from baff_ros.engine.visualize import weight_to_mono8
 
         if self.params.weights_encoding == 'mono8':
-            array, encoding = weight_to_mono8(weight), 'mono8'
+            # fixed (default): w x 255, comparable across frames; stretch: this frame's
+            # min..max over 0..255 (the range is in /diagnostics).
+            array, encoding = weight_to_mono8(weight, self.params.weights_scale), 'mono8'
         else:
             array, encoding = np.ascontiguousarray(weight, np.float32), '32FC1'
         if self.params.weights_size == 'output' and array.shape != tuple(out_hw):
@@ -606,6 +617,11 @@ class Pipeline:
     def _count(self, job: 'Job', now: float, first: Optional[float] = None) -> None:
         stamp = job.msg.header.stamp
         stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
+        weights = {}
+        if job.result is not None:
+            from baff_ros.engine.visualize import weight_stats
+            # Per frame, on the native block grid: a few hundred values, microseconds.
+            weights = {k: weight_stats(v) for k, v in job.result.weights.items()}
         s = self.stats
         with s.lock:
             s.processed += 1
@@ -614,6 +630,7 @@ class Pipeline:
             s.node_latency_ms.append((now - job.received) * 1e3)
             if job.result is not None:
                 s.infer_ms.append(job.result.timings_ms.get('infer', 0.0))
+                s.weights = weights
                 s.segment_ms.append(job.result.total_ms)
             if first is not None:
                 s.first_latency_ms.append((first - job.received) * 1e3)
