@@ -293,9 +293,20 @@ class SegmentationNode(LifecycleNode):
     # TF -----------------------------------------------------------------------------------
 
     def _start_tf(self) -> None:
-        """Listen to /tf and /tf_static; the pipeline asks for the camera pose per frame."""
-        from tf2_ros import Buffer, TransformListener
+        """Listen to /tf and /tf_static; the pipeline asks for the camera pose per frame.
 
+        Without tf2_ros (a minimal ROS install) the node still activates and serves every other
+        output; the ground outputs are skipped, counted in /diagnostics, and the reason logged.
+        """
+        try:
+            from tf2_ros import Buffer, TransformListener
+        except ImportError as exc:
+            self.get_logger().error(
+                f"ground_pose_source 'tf' needs tf2_ros, which does not import ({exc}): the "
+                'ground outputs are skipped. Install tf2_ros (ros-$ROS_DISTRO-tf2-ros), or set '
+                "ground_pose_source:=static with the camera_* parameters.")
+            self.pipeline.pose_lookup = lambda header: None
+            return
         # The listener's subscriptions are served by the node's executor; lookups wait (polling)
         # on the publishing thread, which is not one of the executor's.
         self._tf_buffer = Buffer()
