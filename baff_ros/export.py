@@ -150,6 +150,11 @@ def head_parity(model: torch.nn.Module, onnx_path: Path, head: str, size: Tuple[
     return Parity(None, float((labels == ref[0]).mean()), wdiff, _hw(size), cdiff)
 
 
+def sidecar_text(metadata: Dict[str, Any]) -> str:
+    """Return the text of an engine's ``<engine>.json`` sidecar: the metadata document."""
+    return json.dumps(metadata, indent=2, sort_keys=True) + '\n'
+
+
 def export_metadata(model: torch.nn.Module, meta: Optional[CheckpointMeta],
                     source: Optional[os.PathLike], size: Tuple[int, int], dynamic: bool,
                     head: str, outputs: Sequence[str], opset: Optional[int],
@@ -243,7 +248,7 @@ def export_model(model: torch.nn.Module, out: Path, fmt: str = 'onnx',
         report = _export(model, pending.tmp, fmt, size, dynamic, with_weights, opset, device,
                          precision, parity_size, meta, source, head)
         if side is not None:
-            side.tmp.write_text(json.dumps(report['metadata'], indent=2, sort_keys=True) + '\n')
+            side.tmp.write_text(sidecar_text(report['metadata']))
     except BaseException:
         pending.discard()
         if side is not None:
