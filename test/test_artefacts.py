@@ -137,7 +137,7 @@ def test_the_export_carries_what_the_segmenter_needs(work):
     assert doc['mean'] == list(meta.mean) and doc['std'] == list(meta.std)
     assert doc['input_size'] == list(SIZE) and doc['dynamic'] is False
     assert doc['fusion_points'] == ['16', '8']
-    assert doc['head'] == 'logits' and doc['outputs'] == ['logits', 'weights_16', 'weights_8']
+    assert doc['head'] == 'cells' and doc['outputs'] == ['scores', 'weights_16', 'weights_8']
     assert doc['source'] == CHECKPOINT.name and doc['source_sha256'] == file_sha256(CHECKPOINT)
     assert doc['model_hash'] == model_hash(net)
     assert doc['baff_ros_version'] == __version__ and doc['opset'] == 17
@@ -147,7 +147,7 @@ def test_the_export_carries_what_the_segmenter_needs(work):
     assert export.meta.input_size == SIZE and export.meta.class_names == meta.class_names
 
 
-@pytest.mark.parametrize('head', ['logits', 'fast', 'exact'])
+@pytest.mark.parametrize('head', ['cells', 'logits', 'fast', 'exact'])
 def test_output_names_are_the_graphs_contract(head):
     from baff_ros.engine.graph import output_names
 
@@ -247,7 +247,7 @@ def test_the_node_core_runs_without_torch_and_logs_what_it_loaded(work):
     res = run_blocked(NODE_CORE, work)
     assert res.returncode == 0, res.stderr[-3000:]
     assert 'model: onnx model.onnx (exported by baff_ros' in res.stdout, res.stdout
-    assert 'input 128x256 static; head logits; weight maps 16, 8' in res.stdout
+    assert 'input 128x256 static; head cells; weight maps 16, 8' in res.stdout
 
 
 def test_the_dds_node_logs_the_artefact_it_loaded(work):
@@ -334,11 +334,11 @@ def test_incomplete_metadata_names_what_is_missing(work, tmp_path, capsys, drop,
 
 def test_metadata_that_contradicts_the_graph_is_refused(work, tmp_path, capsys):
     doc = read_onnx_meta(work / 'model.onnx').to_dict()
-    doc.update(fusion_points=[], outputs=['logits'])
+    doc.update(fusion_points=[], outputs=['scores'])
     path = rewrite_metadata(work / 'model.onnx', tmp_path / 'liar.onnx', doc)
     assert segment(work, str(path)) == 2
     line = one_line_error(capsys)
-    assert 'the graph outputs logits, weights_16, weights_8, its metadata says logits' in line
+    assert 'the graph outputs scores, weights_16, weights_8, its metadata says scores' in line
 
 
 @pytest.mark.parametrize('args,message', [

@@ -136,7 +136,7 @@ def test_cli_export(tmp_path, capsys):
                '--dynamic'])
     text = capsys.readouterr().out
     assert rc == 0 and out.is_file()
-    assert 'outputs: logits, weights_16, weights_8' in text
+    assert 'outputs: scores, weights_16, weights_8' in text  # the default head: cells
     assert 'labels agree on 100' in text or 'labels agree on 99.9' in text
     rc = main(['export', '--config', 'width_mult=0.35', '--out', str(out), '--size', '60x128'])
     assert rc == 2

@@ -41,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='ONNX: dynamic batch, height and width')
     parser.add_argument('--no-weights', action='store_true',
                         help='leave out the BAFF weight map outputs')
-    parser.add_argument('--head', default='logits', choices=HEADS,
+    parser.add_argument('--head', default='cells', choices=HEADS,
                         help="graph outputs: 'logits'; 'cells': the 1/8 scores, from which the "
                              'runtime computes exact labels in numpy (what a node runs '
                              "quickest); or uint8 labels and confidence computed in the graph "
