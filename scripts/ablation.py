@@ -55,13 +55,17 @@ SMALL_THIN = ('pole', 'traffic light', 'traffic sign', 'person', 'rider', 'motor
 #: The comparison: name -> (model architecture for ``--config``, extra ``baff-ros train``
 #: arguments). ``skipnet`` and ``baff`` are the pair of the per-class table; the others try the
 #: knobs one at a time: the weight nets' learning rate, their head initialisation, a finer block
-#: grid, and OHEM or class-balanced loss for the rare classes (for both models).
+#: grid (``block_size=4``) or a grid that follows the input (``block_grid=8``: 8 rows of
+#: blocks at both fusion points, whatever the input size), and OHEM or class-balanced loss for
+#: the rare classes (for both models). ``skipnet`` and ``baff`` come first: a launch with the
+#: default ``--configs`` trains the pair before the variants.
 CONFIGS: Dict[str, Tuple[str, List[str]]] = {
     'skipnet': ('fusion=add', []),
     'baff': ('fusion=baff', []),
     'baff_wlr10': ('fusion=baff', ['--weight-net-lr-mult', '10']),
     'baff_init_normal': ('fusion=baff', ['--weight-net-init', 'normal']),
     'baff_block4': ('fusion=baff,block_size=4', []),
+    'baff_grid8': ('fusion=baff,block_grid=8', []),
     'skipnet_ohem': ('fusion=add', ['--ohem']),
     'baff_ohem': ('fusion=baff', ['--ohem']),
     'skipnet_cw': ('fusion=add', ['--class-weights']),

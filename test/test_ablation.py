@@ -75,6 +75,17 @@ def test_launch_is_fair_and_resumes(ablation, tmp_path, capsys):
         ablation.main(argv + ['--configs', 'baff', 'nope'])
 
 
+def test_configs_parse_and_the_pair_comes_first(ablation):
+    from baff_ros.engine.models import parse_config_arg
+
+    assert list(ablation.CONFIGS)[:2] == ['skipnet', 'baff']
+    cfgs = {name: parse_config_arg(arch) for name, (arch, _) in ablation.CONFIGS.items()}
+    assert cfgs['baff_grid8'].block_grid == 8 and cfgs['baff_block4'].block_size == 4
+    # The variants differ from their baseline only by their own knob.
+    assert cfgs['baff_grid8'].replace(block_grid=0) == cfgs['baff']
+    assert cfgs['skipnet'].fusion == 'add' and cfgs['baff'].block_grid == 0
+
+
 def test_groups_and_spread(ablation):
     assert ablation.group_of(Path('r/baff_block4_s1'), 'baff') == 'baff_block4'
     assert ablation.group_of(Path('r/run_baff_7'), 'baff') == 'baff'
