@@ -22,8 +22,9 @@ Usage:
       [--out docs/results.md] [--json docs/results.json] [--figure docs/img/ablation_weights.png]
 
 ``--launch RUNS`` trains every configuration of :data:`CONFIGS` (or those named by
-``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other, all with the
-same data, schedule and budget (the arguments above); only the configuration's own knobs differ.
+``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other (every
+configuration at the first seed, then at the next), all with the same data, schedule and budget
+(the arguments above); only the configuration's own knobs differ.
 A finished run (final.safetensors) is skipped and an interrupted one resumes from its
 last.safetensors, so the same command continues a comparison across sessions. Then it reports
 on all of them, as ``--runs`` does.
@@ -102,8 +103,9 @@ def launch(args: argparse.Namespace) -> List[Path]:
         raise SystemExit(f'unknown configuration(s) {", ".join(unknown)}; known: '
                          f'{", ".join(CONFIGS)}')
     runs = []
-    for name in args.configs:
-        for seed in args.seeds:
+    # Seed by seed: a comparison stopped half way has every configuration at the first seed.
+    for seed in args.seeds:
+        for name in args.configs:
             run = args.launch / f'{name}_s{seed}'
             runs.append(run)
             if (run / 'final.safetensors').is_file():

@@ -48,6 +48,9 @@ def test_launch_is_fair_and_resumes(ablation, tmp_path, capsys):
             out = Path(words[words.index('--out') + 1]).name
             commands[out] = words
     names = set(ablation.CONFIGS)
+    # seed by seed: every configuration at seed 0 before any at seed 1
+    seeds = [out.rpartition('_s')[2] for out in commands]
+    assert seeds == sorted(seeds) and seeds[0] == '0'
     assert set(commands) == {f'{n}_s{s}' for n in names for s in (0, 1)} - {'skipnet_s0'}
     assert {'baff', 'skipnet'} <= names and len(names) >= 6
 
