@@ -22,8 +22,9 @@ Usage:
       [--out docs/results.md] [--json docs/results.json] [--figure docs/img/ablation_weights.png]
 
 ``--launch RUNS`` trains every configuration of :data:`CONFIGS` (or those named by
-``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other, all with the
-same data, schedule and budget (the arguments above); only the configuration's own knobs differ.
+``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other (every
+configuration at the first seed, then at the next), all with the same data, schedule and budget
+(the arguments above); only the configuration's own knobs differ.
 A finished run (final.safetensors) is skipped and an interrupted one resumes from its
 last.safetensors, so the same command continues a comparison across sessions. Then it reports
 on all of them, as ``--runs`` does.
@@ -55,13 +56,17 @@ SMALL_THIN = ('pole', 'traffic light', 'traffic sign', 'person', 'rider', 'motor
 #: The comparison: name -> (model architecture for ``--config``, extra ``baff-ros train``
 #: arguments). ``skipnet`` and ``baff`` are the pair of the per-class table; the others try the
 #: knobs one at a time: the weight nets' learning rate, their head initialisation, a finer block
-#: grid, and OHEM or class-balanced loss for the rare classes (for both models).
+#: grid (``block_size=4``) or a grid that follows the input (``block_grid=8``: 8 rows of
+#: blocks at both fusion points, whatever the input size), and OHEM or class-balanced loss for
+#: the rare classes (for both models). ``skipnet`` and ``baff`` come first: a launch with the
+#: default ``--configs`` trains the pair before the variants.
 CONFIGS: Dict[str, Tuple[str, List[str]]] = {
     'skipnet': ('fusion=add', []),
     'baff': ('fusion=baff', []),
     'baff_wlr10': ('fusion=baff', ['--weight-net-lr-mult', '10']),
     'baff_init_normal': ('fusion=baff', ['--weight-net-init', 'normal']),
     'baff_block4': ('fusion=baff,block_size=4', []),
+    'baff_grid8': ('fusion=baff,block_grid=8', []),
     'skipnet_ohem': ('fusion=add', ['--ohem']),
     'baff_ohem': ('fusion=baff', ['--ohem']),
     'skipnet_cw': ('fusion=add', ['--class-weights']),
@@ -98,8 +103,9 @@ def launch(args: argparse.Namespace) -> List[Path]:
         raise SystemExit(f'unknown configuration(s) {", ".join(unknown)}; known: '
                          f'{", ".join(CONFIGS)}')
     runs = []
-    for name in args.configs:
-        for seed in args.seeds:
+    # Seed by seed: a comparison stopped half way has every configuration at the first seed.
+    for seed in args.seeds:
+        for name in args.configs:
             run = args.launch / f'{name}_s{seed}'
             runs.append(run)
             if (run / 'final.safetensors').is_file():

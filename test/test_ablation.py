@@ -48,6 +48,9 @@ def test_launch_is_fair_and_resumes(ablation, tmp_path, capsys):
             out = Path(words[words.index('--out') + 1]).name
             commands[out] = words
     names = set(ablation.CONFIGS)
+    # seed by seed: every configuration at seed 0 before any at seed 1
+    seeds = [out.rpartition('_s')[2] for out in commands]
+    assert seeds == sorted(seeds) and seeds[0] == '0'
     assert set(commands) == {f'{n}_s{s}' for n in names for s in (0, 1)} - {'skipnet_s0'}
     assert {'baff', 'skipnet'} <= names and len(names) >= 6
 
@@ -73,6 +76,17 @@ def test_launch_is_fair_and_resumes(ablation, tmp_path, capsys):
         '--config') + 1]
     with pytest.raises(SystemExit, match='unknown configuration'):
         ablation.main(argv + ['--configs', 'baff', 'nope'])
+
+
+def test_configs_parse_and_the_pair_comes_first(ablation):
+    from baff_ros.engine.models import parse_config_arg
+
+    assert list(ablation.CONFIGS)[:2] == ['skipnet', 'baff']
+    cfgs = {name: parse_config_arg(arch) for name, (arch, _) in ablation.CONFIGS.items()}
+    assert cfgs['baff_grid8'].block_grid == 8 and cfgs['baff_block4'].block_size == 4
+    # The variants differ from their baseline only by their own knob.
+    assert cfgs['baff_grid8'].replace(block_grid=0) == cfgs['baff']
+    assert cfgs['skipnet'].fusion == 'add' and cfgs['baff'].block_grid == 0
 
 
 def test_groups_and_spread(ablation):

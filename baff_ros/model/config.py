@@ -48,7 +48,12 @@ class ModelConfig:
         width_mult: MobileNetV2 width multiplier.
         fusion: ``'baff'`` (block adaptive weights) or ``'add'`` (plain SkipNet sum).
         block_size: side, in pixels of the fused map, of one block of the weight grid.
-            A power of two; 1 gives a per-pixel weight map.
+            A power of two; 1 gives a per-pixel weight map. Also sets the weight net's depth
+            (log2(block_size) depthwise-separable stages, at least one).
+        block_grid: 0 (default): blocks of ``block_size`` pixels. G > 0: the grid follows the
+            input instead: about G blocks along the fused map's height at every fusion point
+            (square blocks of ``max(1, H // G)`` pixels, so at least G rows, exactly G where G
+            divides H; the columns follow the aspect). Same parameters either way.
         fusion_channels: channels of the BAFF weight net's hidden layers.
         weight_upsample: how the block grid is brought back to the fused map's size;
             ``'nearest'`` keeps one weight per block (the paper's blocks).
@@ -59,6 +64,7 @@ class ModelConfig:
     width_mult: float = 1.0
     fusion: str = 'baff'
     block_size: int = 8
+    block_grid: int = 0
     fusion_channels: int = 8
     weight_upsample: str = 'nearest'
     in_channels: int = 3
@@ -73,6 +79,10 @@ class ModelConfig:
         bs = self.block_size
         if not isinstance(bs, int) or bs < 1 or bs & (bs - 1):
             raise ValueError(f'block_size must be a power of two >= 1, got {bs!r}')
+        bg = self.block_grid
+        if isinstance(bg, bool) or not isinstance(bg, int) or bg < 0:
+            raise ValueError(f'block_grid must be an integer >= 0 (0: fixed block_size), '
+                             f'got {bg!r}')
         if not isinstance(self.fusion_channels, int) or self.fusion_channels < 1:
             raise ValueError(
                 f'fusion_channels must be a positive integer, got {self.fusion_channels!r}')
@@ -83,8 +93,15 @@ class ModelConfig:
             raise ValueError(f'in_channels must be a positive integer, got {self.in_channels!r}')
 
     def to_dict(self) -> Dict[str, Any]:
-        """Plain-dict form, as stored in checkpoint metadata."""
-        return asdict(self)
+        """Plain-dict form, as stored in checkpoint metadata.
+
+        ``block_grid`` is written only when set: a fixed-block model's dict is the one earlier
+        versions wrote (and read), so its checkpoints and export cache keys stay the same.
+        """
+        data = asdict(self)
+        if not data['block_grid']:
+            del data['block_grid']
+        return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> 'ModelConfig':

@@ -19,6 +19,7 @@ per block of the spatial grid and fuses ``w * S + (1 - w) * D``.
 """
 
 import math
+from typing import Tuple
 
 import torch
 from torch import nn
@@ -34,15 +35,23 @@ class WeightNet(nn.Module):
     -> depthwise-separable convs, each with stride 2, down to the block grid (H/b, W/b)
     -> 1x1 to one channel -> upsample back to (H, W) -> sigmoid.
 
+    With ``block_grid`` = G > 0 the grid follows the map instead: blocks are square with side
+    ``max(1, H // G)`` pixels (at least G rows, exactly G where G divides H; the columns follow
+    the aspect), the depthwise-separable convs run at stride 1 and each block is the average of
+    their output over its pixels. The parameters are those of the ``block_size`` net (the
+    number of stages is still ``log2(block_size)``, at least one): only strides and pooling
+    depend on the map's size, never the weights.
+
     With nearest upsampling (the default) the sigmoid runs on the block grid, before the
     upsample: nearest upsampling only repeats values, so the two commute, and the graph has
     fewer and smaller nodes. The result is the same.
     """
 
     def __init__(self, channels: int, hidden: int = 8, block_size: int = 8,
-                 upsample: str = 'nearest') -> None:
+                 upsample: str = 'nearest', block_grid: int = 0) -> None:
         super().__init__()
         self.block_size = block_size
+        self.block_grid = block_grid
         self.upsample = upsample
         #: Crop the upsampled grid even where it already has the map's size. A graph traced
         #: for dynamic input sizes sets it: there the check below is decided once, at the
@@ -56,9 +65,13 @@ class WeightNet(nn.Module):
         self.act3d = nn.ReLU(inplace=True)
         steps = int(math.log2(block_size))
         # Always at least one depthwise-separable stage, strided or not, so block_size=1 still
-        # has spatial context beyond the 3x3 of the 3D conv.
+        # has spatial context beyond the 3x3 of the 3D conv. With a block grid the stages keep
+        # the map's resolution (a fixed stride cannot reach a grid that follows the input) and
+        # the per-block average pool does the downsampling; stride has no parameters, so both
+        # nets have the same state dict.
+        stride = 1 if block_grid else 2
         self.down = nn.Sequential(*[
-            DepthwiseSeparable(hidden, hidden, stride=2) for _ in range(steps)
+            DepthwiseSeparable(hidden, hidden, stride=stride) for _ in range(steps)
         ] or [DepthwiseSeparable(hidden, hidden, stride=1)])
         self.head = nn.Conv2d(hidden, 1, kernel_size=1)
         # Start unbiased between shallow and deep: w = sigmoid(0) = 0.5.
@@ -85,22 +98,46 @@ class WeightNet(nn.Module):
                 factor = 1.0 / float(bn.num_batches_tracked)
         x = F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias,
                          bn.training or bn.running_mean is None, factor, bn.eps)
-        x = self.act3d(x)
-        return self.head(self.down(x))
+        x = self.down(self.act3d(x))
+        if self.block_grid:
+            b = self.block_px(int(x.shape[-2]))
+            if b > 1:
+                # One value per block: the mean over its pixels (a partial last block averages
+                # the pixels it has). The 1x1 head is linear, so pooling before it is the same
+                # as pooling its output, on fewer values.
+                x = F.avg_pool2d(x, b, b, ceil_mode=True)
+        return self.head(x)
+
+    def block_px(self, h: int) -> int:
+        """Side, in pixels of a fused map ``h`` rows high, of one block of the weight grid."""
+        return max(1, h // self.block_grid) if self.block_grid else self.block_size
+
+    def grid_shape(self, h: int, w: int) -> Tuple[int, int]:
+        """Rows and columns of the block grid on an (h, w) fused map (partial blocks count)."""
+        b = self.block_px(h)
+        return -(-h // b), -(-w // b)
 
     def expand(self, grid: torch.Tensor, h: int, w: int) -> torch.Tensor:
         """Upsample block-grid values to (N, 1, h, w): nearest blocks, or bilinear."""
-        if self.block_size == 1:
+        b = self.block_px(h)
+        if b == 1:
             return grid
         if self.upsample != 'nearest':
             return F.interpolate(grid, size=(h, w), mode='bilinear', align_corners=False)
         # Exact blocks: grid cell (i, j) covers rows i*b..(i+1)*b-1 of the fused map; the last
         # row/column of blocks is cropped when H or W is not a multiple of b.
-        x = F.interpolate(grid, scale_factor=float(self.block_size), mode='nearest')
-        exact = grid.shape[-2] * self.block_size == h and grid.shape[-1] * self.block_size == w
+        x = F.interpolate(grid, scale_factor=float(b), mode='nearest')
+        exact = grid.shape[-2] * b == h and grid.shape[-1] * b == w
         return x if exact and not self.always_crop else x[..., :h, :w]
 
     def forward(self, shallow: torch.Tensor, deep: torch.Tensor) -> torch.Tensor:
+        if self.block_grid and self.always_crop:
+            # A dynamic-shape export traces the graph once: the block side (H // block_grid)
+            # and the pooling window would be frozen at the traced size and be wrong at others.
+            raise ValueError(
+                f'a model with block_grid={self.block_grid} cannot be exported with dynamic '
+                'height and width (its block side follows the input size); export at a '
+                'fixed size instead')
         h, w = shallow.shape[-2:]
         grid = self.grid_logits(shallow, deep)
         if self.upsample == 'nearest':
@@ -114,9 +151,9 @@ class BAFFusion(nn.Module):
     """fused = w * shallow + (1 - w) * deep, with w from a :class:`WeightNet`."""
 
     def __init__(self, channels: int, hidden: int = 8, block_size: int = 8,
-                 upsample: str = 'nearest') -> None:
+                 upsample: str = 'nearest', block_grid: int = 0) -> None:
         super().__init__()
-        self.weight_net = WeightNet(channels, hidden, block_size, upsample)
+        self.weight_net = WeightNet(channels, hidden, block_size, upsample, block_grid)
 
     def forward(self, shallow: torch.Tensor, deep: torch.Tensor):
         """Return (fused, w); w has shape (N, 1, H, W)."""
