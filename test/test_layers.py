@@ -37,7 +37,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ('engine', 'peers'),                 # Segmenter + backends; peer networks for the benchmark
     ('model',),                          # the network, its config and checkpoint format
     ('data',),                           # label table, datasets, transforms, synthetic scenes
-    ('baff_ros', 'atomic', 'progress'),  # version, atomic writes, progress bars
+    ('baff_ros', 'atomic', 'progress', 'plotting'),  # version, atomic writes, progress, plots
 )
 LEVEL: Dict[str, int] = {unit: len(LAYERS) - i for i, units in enumerate(LAYERS)
                          for unit in units}
