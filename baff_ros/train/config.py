@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Dict, Optional, Tuple
 
-from baff_ros.model.config import ModelConfig
+from baff_ros.model.config import ModelConfig, SIZE_DIVISOR
 
 OPTIMIZERS = ('sgd', 'adamw')
 #: Initialisations of the BAFF weight nets' 1x1 head: ``zero`` (the model's own: weights and
@@ -101,8 +101,9 @@ class TrainConfig:
             v = getattr(self, name)
             if v is None and name == 'val_size':
                 continue
-            if len(v) != 2 or min(v) < 32 or v[0] % 32 or v[1] % 32:
-                raise ValueError(f'{name} must be (height, width), positive multiples of 32, '
+            k = SIZE_DIVISOR
+            if len(v) != 2 or min(v) < k or v[0] % k or v[1] % k:
+                raise ValueError(f'{name} must be (height, width), positive multiples of {k}, '
                                  f'got {v!r}')
         if len(self.scale) != 2 or not 0 < self.scale[0] <= self.scale[1]:
             raise ValueError(f'scale must be (min, max) with 0 < min <= max, got {self.scale!r}')

@@ -34,6 +34,7 @@ from baff_ros.data.cityscapes import CityscapesDataset
 from baff_ros.data.labels import NUM_CLASSES
 from baff_ros.data.transforms import EvalTransform, TrainTransform
 from baff_ros.model.checkpoint import load_checkpoint, save_checkpoint
+from baff_ros.model.config import SIZE_DIVISOR
 from baff_ros.model.skipnet import BAFFSkipNet, build_model
 from baff_ros.progress import progress_bar
 from baff_ros.train import distributed
@@ -109,7 +110,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
     phase_built = None
     fixed = provenance(cfg, dist.world, device)
     input_size = ((cfg.val_size[0], cfg.val_size[1]) if cfg.val_size
-                  else _round32(val_set.raw(0)[0].shape[:2]))
+                  else _round_up(val_set.raw(0)[0].shape[:2]))
 
     end_epoch = cfg.epochs if stop_after is None else min(cfg.epochs, state.epoch + stop_after)
     for epoch in range(state.epoch, end_epoch):
@@ -225,5 +226,6 @@ def _optimizer(model: nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
     return torch.optim.AdamW(groups, lr=cfg.base_lr)
 
 
-def _round32(hw: Tuple[int, ...]) -> Tuple[int, int]:
-    return int(math.ceil(hw[0] / 32) * 32), int(math.ceil(hw[1] / 32) * 32)
+def _round_up(hw: Tuple[int, ...], k: int = SIZE_DIVISOR) -> Tuple[int, int]:
+    """Round (height, width) up to multiples of ``k`` (the network input of a val image)."""
+    return int(math.ceil(hw[0] / k) * k), int(math.ceil(hw[1] / k) * k)

@@ -22,6 +22,7 @@ from torch.utils.data import DataLoader
 
 from baff_ros.data.labels import NUM_CLASSES
 from baff_ros.evaluate import Evaluator, EvalResult
+from baff_ros.model.config import SIZE_DIVISOR
 from baff_ros.progress import progress_bar
 
 
@@ -52,7 +53,7 @@ def validate(model: nn.Module, loader: DataLoader, device: torch.device,
         image = image.to(device, non_blocking=True)
         target = target.to(device, non_blocking=True)
         h, w = image.shape[-2:]
-        ph, pw = (-h) % 32, (-w) % 32
+        ph, pw = (-h) % SIZE_DIVISOR, (-w) % SIZE_DIVISOR
         x = F.pad(image, (0, pw, 0, ph)) if ph or pw else image
         with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
             logits = model(x)[..., :h, :w]
