@@ -15,7 +15,7 @@
 
 Every import in the package - at module level, inside functions and under ``TYPE_CHECKING`` -
 is read from the source. A module may import its own unit (a sub-package such as ``engine`` or
-a top-level module such as ``train``) and the units on lower levels; units on one level do not
+a top-level module such as ``bench``) and the units on lower levels; units on one level do not
 import each other. A new unit must be given a level here before it can be imported at all.
 """
 

@@ -26,7 +26,8 @@ from baff_ros.data.synth.scene import (BICYCLE, box_face, BUILDING, BUS, Camera,
                                        TRAIN, TRUCK, VEGETATION, WALL)
 
 
-def building(rng, side: int, x: float, z0: float, z1: float) -> Thing:
+def building(rng: np.random.Generator, side: int, x: float, z0: float, z1: float) -> Thing:
+    """Make a building facade with rows of windows, at lateral x from depth z0 to z1."""
     h = rng.uniform(8, 30)
     color = jitter(rng, PALETTE[BUILDING], 35)
     win = jitter(rng, (60, 70, 85), 20)
@@ -50,8 +51,9 @@ def building(rng, side: int, x: float, z0: float, z1: float) -> Thing:
     return Thing(z0, draw)
 
 
-def flat(rng, label: int, x0: float, x1: float, z0: float, z1: float, y: float = 0.0
-         ) -> Thing:
+def flat(rng: np.random.Generator, label: int, x0: float, x1: float, z0: float, z1: float,
+         y: float = 0.0) -> Thing:
+    """Make a flat strip of one class on (or just above) the ground."""
     color = jitter(rng, PALETTE[label], 20)
 
     def draw(cv: Canvas, cam: Camera) -> None:
@@ -60,7 +62,8 @@ def flat(rng, label: int, x0: float, x1: float, z0: float, z1: float, y: float =
     return Thing(z0, draw)
 
 
-def wall(rng, x: float, z0: float, z1: float) -> Thing:
+def wall(rng: np.random.Generator, x: float, z0: float, z1: float) -> Thing:
+    """Make a low wall along the road at lateral x."""
     h = rng.uniform(0.8, 2.2)
     color = jitter(rng, PALETTE[WALL], 25)
 
@@ -70,7 +73,8 @@ def wall(rng, x: float, z0: float, z1: float) -> Thing:
     return Thing(z0, draw)
 
 
-def fence(rng, x: float, z0: float, z1: float) -> Thing:
+def fence(rng: np.random.Generator, x: float, z0: float, z1: float) -> Thing:
+    """Make a fence of two rails and thin posts along the road at lateral x."""
     h = rng.uniform(1.0, 2.0)
     gap = rng.uniform(0.25, 0.6)
     color = jitter(rng, PALETTE[FENCE], 25)
@@ -87,7 +91,8 @@ def fence(rng, x: float, z0: float, z1: float) -> Thing:
     return Thing(z0, draw)
 
 
-def pole(rng, x: float, z: float, kind: str, low: bool = False) -> Thing:
+def pole(rng: np.random.Generator, x: float, z: float, kind: str, low: bool = False) -> Thing:
+    """Make a pole, bare or carrying a traffic light or sign (``kind``), at (x, z)."""
     h = rng.uniform(3.0, 6.0) if kind != 'sign' else rng.uniform(2.2, 3.2)
     if low:  # a pedestrian signal: near the camera it stays in view instead of above it
         h = rng.uniform(2.4, 3.2)
@@ -124,7 +129,8 @@ def pole(rng, x: float, z: float, kind: str, low: bool = False) -> Thing:
     return Thing(z, draw)
 
 
-def tree(rng, x: float, z: float) -> Thing:
+def tree(rng: np.random.Generator, x: float, z: float) -> Thing:
+    """Make a tree: trunk and an elliptic crown (both vegetation)."""
     h = rng.uniform(4, 9)
     crown = rng.uniform(1.5, 3.5)
     color = jitter(rng, PALETTE[VEGETATION], 25)
@@ -140,7 +146,8 @@ def tree(rng, x: float, z: float) -> Thing:
     return Thing(z, draw)
 
 
-def vehicle(rng, label: int, x: float, z: float, inst: int) -> Thing:
+def vehicle(rng: np.random.Generator, label: int, x: float, z: float, inst: int) -> Thing:
+    """Make a car, truck, bus or train seen from behind, instance ``inst``."""
     w, h = {CAR: (1.8, 1.5), TRUCK: (2.5, 3.4), BUS: (2.6, 3.2), TRAIN: (3.0, 4.0)}[label]
     w *= rng.uniform(0.9, 1.1)
     h *= rng.uniform(0.9, 1.1)
@@ -164,7 +171,8 @@ def vehicle(rng, label: int, x: float, z: float, inst: int) -> Thing:
     return Thing(z, draw)
 
 
-def person(rng, x: float, z: float, inst: int) -> Thing:
+def person(rng: np.random.Generator, x: float, z: float, inst: int) -> Thing:
+    """Make a pedestrian seen from behind: legs, shirt, head."""
     h = rng.uniform(1.55, 1.9)
     shirt = jitter(rng, PALETTE[PERSON], 60)
     legs = jitter(rng, (50, 50, 70), 25)
@@ -183,7 +191,9 @@ def person(rng, x: float, z: float, inst: int) -> Thing:
     return Thing(z, draw)
 
 
-def rider(rng, x: float, z: float, motor: bool, inst_rider: int, inst_bike: int) -> Thing:
+def rider(rng: np.random.Generator, x: float, z: float, motor: bool, inst_rider: int,
+          inst_bike: int) -> Thing:
+    """Make a rider on a bicycle or motorcycle (``motor``), two instances."""
     bike_label = MOTORCYCLE if motor else BICYCLE
     r = rng.uniform(0.3, 0.36)
     bike = jitter(rng, PALETTE[bike_label], 30)
