@@ -19,6 +19,8 @@ statistics in eval mode), so fusion behaves as a fixed blend. Phase 2 (the remai
 everything, including the weight nets, trains end to end. See docs/training.md.
 """
 
+from dataclasses import dataclass
+import functools
 import math
 import os
 from pathlib import Path
@@ -33,6 +35,7 @@ from torch.utils.data import DataLoader
 from baff_ros.data.cityscapes import CityscapesDataset
 from baff_ros.data.labels import NUM_CLASSES
 from baff_ros.data.transforms import EvalTransform, TrainTransform
+from baff_ros.evaluate import EvalResult
 from baff_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from baff_ros.model.config import SIZE_DIVISOR
 from baff_ros.model.skipnet import BAFFSkipNet, build_model
@@ -95,6 +98,9 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
     criterion = SegmentationLoss(weight, cfg.ohem, cfg.ohem_thresh, cfg.ohem_min_kept).to(device)
     opt = _optimizer(model, cfg)
     scaler = torch.amp.GradScaler('cuda', enabled=amp)
+    step_fn = _Step(criterion, opt, scaler, device, amp, functools.partial(
+        lr_at, total=total_iters, base=cfg.base_lr, warmup=cfg.lr_warmup_iters,
+        power=cfg.poly_power))
 
     state = RunState()
     if resume is not None:
@@ -134,21 +140,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
         for step, (image, target) in enumerate(loader):
             if step >= steps_per_epoch:
                 break
-            lr = lr_at(state.iteration, total_iters, cfg.base_lr, cfg.lr_warmup_iters,
-                       cfg.poly_power)
-            for g in opt.param_groups:
-                g['lr'] = lr * g.get('lr_mult', 1.0)
-            image = image.to(device, non_blocking=True)
-            target = target.to(device, non_blocking=True)
-            with torch.autocast(device.type, dtype=torch.float16, enabled=amp):
-                loss = criterion(ddp_model(image), target)
-            opt.zero_grad(set_to_none=True)
-            scaler.scale(loss).backward()
-            scaler.step(opt)
-            scaler.update()
-            value = float(loss.detach())
-            if not math.isfinite(value):
-                raise RuntimeError(f'loss is {value} at iteration {state.iteration}; lower --lr')
+            value, lr = step_fn(ddp_model, image, target, state.iteration)
             losses.append(value)
             state.iteration += 1
             bar.update(1)
@@ -171,10 +163,7 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
                 'lr': opt.param_groups[0]['lr'], 'train_loss': loss_mean,
                 'val_miou': res.miou, 'val_pixel_accuracy': res.pixel_accuracy,
                 'epoch_time_s': round(dt, 3), 'images_per_s': round(n_img / dt, 3)})
-            last_metrics = {'val_miou': res.miou, 'val_pixel_accuracy': res.pixel_accuracy,
-                            'val_class_iou': {k: (None if math.isnan(v) else v)
-                                              for k, v in res.class_iou.items()},
-                            'epoch': epoch + 1}
+            last_metrics = _checkpoint_metrics(res, epoch + 1)
             save_epoch(out, model, checkpoint_meta(cfg, fixed, state, input_size, last_metrics),
                        opt, scaler if amp else None, state, cfg, res.miou)
             write_metrics(out, state.history)
@@ -195,6 +184,45 @@ def train(cfg: TrainConfig, resume: Optional[os.PathLike] = None, progress: bool
             f'world size {dist.world})')
     distributed.finish(dist)
     return summary
+
+
+@dataclass
+class _Step:
+    """One optimisation step: the scheduled LR, forward and loss, backward, update."""
+
+    criterion: nn.Module
+    opt: torch.optim.Optimizer
+    scaler: torch.amp.GradScaler
+    device: torch.device
+    amp: bool
+    lr_of: Callable[[int], float]  # iteration -> learning rate
+
+    def __call__(self, model: nn.Module, image: torch.Tensor, target: torch.Tensor, it: int
+                 ) -> Tuple[float, float]:
+        """Train on one batch at iteration ``it``; return (loss, learning rate)."""
+        lr = self.lr_of(it)
+        for g in self.opt.param_groups:
+            g['lr'] = lr * g.get('lr_mult', 1.0)
+        image = image.to(self.device, non_blocking=True)
+        target = target.to(self.device, non_blocking=True)
+        with torch.autocast(self.device.type, dtype=torch.float16, enabled=self.amp):
+            loss = self.criterion(model(image), target)
+        self.opt.zero_grad(set_to_none=True)
+        self.scaler.scale(loss).backward()
+        self.scaler.step(self.opt)
+        self.scaler.update()
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            raise RuntimeError(f'loss is {value} at iteration {it}; lower --lr')
+        return value, lr
+
+
+def _checkpoint_metrics(res: EvalResult, epoch: int) -> Dict[str, Any]:
+    """Return the val scores a checkpoint carries (NaN IoU as None, for JSON)."""
+    return {'val_miou': res.miou, 'val_pixel_accuracy': res.pixel_accuracy,
+            'val_class_iou': {k: (None if math.isnan(v) else v)
+                              for k, v in res.class_iou.items()},
+            'epoch': epoch}
 
 
 def _model(cfg: TrainConfig, resume: Optional[os.PathLike], log: Callable[[str], Any]
