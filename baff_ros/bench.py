@@ -345,9 +345,9 @@ def format_table(report: Dict[str, Any]) -> str:
 
 def plot(report: Dict[str, Any], path: os.PathLike) -> None:
     """Bar chart of median latency per model and backend, one panel per size (Agg)."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    from baff_ros.plotting import pyplot
+
+    plt = pyplot()
 
     sizes = sorted({tuple(r['size']) for r in report['results']})
     fig, axes = plt.subplots(1, max(1, len(sizes)), figsize=(6.5 * max(1, len(sizes)), 4.5),

@@ -74,11 +74,10 @@ def errors(height: float, pitch: float, f: float, d: np.ndarray):
 
 def main() -> int:
     """Compute, print the table, write the plot."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
     from baff_ros.atomic import replacing
+    from baff_ros.plotting import pyplot
+
+    plt = pyplot()
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT / 'docs' / 'img' / 'projection_error.png'))

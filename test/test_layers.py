@@ -15,7 +15,7 @@
 
 Every import in the package - at module level, inside functions and under ``TYPE_CHECKING`` -
 is read from the source. A module may import its own unit (a sub-package such as ``engine`` or
-a top-level module such as ``train``) and the units on lower levels; units on one level do not
+a top-level module such as ``bench``) and the units on lower levels; units on one level do not
 import each other. A new unit must be given a level here before it can be imported at all.
 """
 
@@ -37,7 +37,7 @@ LAYERS: Tuple[Tuple[str, ...], ...] = (
     ('engine', 'peers'),                 # Segmenter + backends; peer networks for the benchmark
     ('model',),                          # the network, its config and checkpoint format
     ('data',),                           # label table, datasets, transforms, synthetic scenes
-    ('baff_ros', 'atomic', 'progress'),  # version, atomic writes, progress bars
+    ('baff_ros', 'atomic', 'progress', 'plotting'),  # version, atomic writes, progress, plots
 )
 LEVEL: Dict[str, int] = {unit: len(LAYERS) - i for i, units in enumerate(LAYERS)
                          for unit in units}

@@ -14,68 +14,84 @@
 """``baff-ros train``: two-phase BAFF-SkipNet training on a Cityscapes-layout dataset."""
 
 import argparse
+from dataclasses import fields
+from typing import Any, Dict, TYPE_CHECKING
 
 from baff_ros.commands.common import note, parse_size
+
+if TYPE_CHECKING:
+    from baff_ros.train import TrainConfig
 
 HELP = 'train BAFF-SkipNet (two-phase schedule) on a Cityscapes-layout dataset; torchrun for DDP'
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Register the command's options."""
-    from baff_ros.train import OPTIMIZERS, WEIGHT_NET_INITS
+    """Register the command's options; their defaults are :class:`TrainConfig`'s."""
+    from baff_ros.train import (DEFAULT_LR, DEFAULT_WEIGHT_DECAY, OPTIMIZERS, TrainConfig,
+                                WEIGHT_NET_INITS)
 
+    d: Dict[str, Any] = {f.name: f.default for f in fields(TrainConfig)}
     parser.add_argument('--root', required=True, metavar='ROOT',
                         help='dataset root with leftImg8bit/{train,val} and gtFine/')
     parser.add_argument('--out', required=True, metavar='DIR', help='output directory')
     parser.add_argument('--config', metavar='FILE|K=V,...',
                         help='model architecture: YAML file or pairs such as width_mult=0.5')
-    parser.add_argument('--epochs', type=int, default=100, help='total epochs (default: 100)')
-    parser.add_argument('--warmup-epochs', type=int, default=10,
+    parser.add_argument('--epochs', type=int, default=d['epochs'],
+                        help='total epochs (default: %(default)s)')
+    parser.add_argument('--warmup-epochs', type=int, default=d['warmup_epochs'],
                         help='phase-1 epochs: encoder warm-up with BAFF weight nets frozen '
-                             '(default: 10)')
-    parser.add_argument('--batch-size', type=int, default=8,
-                        help='images per step and process (default: 8)')
-    parser.add_argument('--crop', type=parse_size, default=(512, 1024), metavar='HxW',
-                        help='training crop, multiples of 32 (default: 512x1024)')
-    parser.add_argument('--scale', type=float, nargs=2, default=(0.5, 2.0),
-                        metavar=('MIN', 'MAX'), help='random scale range (default: 0.5 2.0)')
+                             '(default: %(default)s)')
+    parser.add_argument('--batch-size', type=int, default=d['batch_size'],
+                        help='images per step and process (default: %(default)s)')
+    parser.add_argument('--crop', type=parse_size, default=d['crop'], metavar='HxW',
+                        help='training crop, multiples of 32 (default: {}x{})'.format(*d['crop']))
+    parser.add_argument('--scale', type=float, nargs=2, default=d['scale'],
+                        metavar=('MIN', 'MAX'),
+                        help='random scale range (default: {} {})'.format(*d['scale']))
     parser.add_argument('--val-size', type=parse_size, metavar='HxW',
                         help='resize val images to this size (default: native size)')
-    parser.add_argument('--lr', type=float, help='base learning rate (default: 0.01 SGD, '
-                                                 '1e-3 AdamW)')
-    parser.add_argument('--optimizer', choices=OPTIMIZERS, default='sgd',
-                        help='optimizer (default: sgd)')
+    parser.add_argument('--lr', type=float, help='base learning rate (default: {sgd:g} SGD, '
+                                                 '{adamw:g} AdamW)'.format(**DEFAULT_LR))
+    parser.add_argument('--optimizer', choices=OPTIMIZERS, default=d['optimizer'],
+                        help='optimizer (default: %(default)s)')
     parser.add_argument('--weight-decay', type=float,
-                        help='weight decay (default: 5e-4 SGD, 1e-2 AdamW)')
-    parser.add_argument('--lr-warmup-iters', type=int, default=200,
-                        help='linear LR warm-up iterations (default: 200)')
+                        help='weight decay (default: {sgd:g} SGD, {adamw:g} AdamW)'.format(
+                            **DEFAULT_WEIGHT_DECAY))
+    parser.add_argument('--lr-warmup-iters', type=int, default=d['lr_warmup_iters'],
+                        help='linear LR warm-up iterations (default: %(default)s)')
     parser.add_argument('--ohem', action='store_true', help='online hard example mining')
     parser.add_argument('--class-weights', action='store_true',
                         help='median-frequency class weights from the training labels')
-    parser.add_argument('--weight-net-lr-mult', type=float, default=1.0, metavar='X',
-                        help='BAFF weight nets learn at X times the learning rate (default: 1)')
-    parser.add_argument('--weight-net-init', choices=WEIGHT_NET_INITS, default='zero',
+    parser.add_argument('--weight-net-lr-mult', type=float, default=d['weight_net_lr_mult'],
+                        metavar='X',
+                        help='BAFF weight nets learn at X times the learning rate '
+                             '(default: %(default)g)')
+    parser.add_argument('--weight-net-init', choices=WEIGHT_NET_INITS,
+                        default=d['weight_net_init'],
                         help="BAFF weight-net head initialisation: zero (w = 0.5 everywhere at "
                              "start) or normal (weights ~ N(0, --weight-net-init-std), bias 0) "
                              "(default: %(default)s)")
-    parser.add_argument('--weight-net-init-std', type=float, default=0.1, metavar='STD',
-                        help='standard deviation of --weight-net-init normal (default: 0.1)')
+    parser.add_argument('--weight-net-init-std', type=float, default=d['weight_net_init_std'],
+                        metavar='STD',
+                        help='standard deviation of --weight-net-init normal '
+                             '(default: %(default)s)')
     parser.add_argument('--amp', action='store_true', help='float16 autocast (CUDA only)')
     parser.add_argument('--resume', metavar='CKPT',
                         help='continue from a last.safetensors (needs its .state.pt/.json)')
-    parser.add_argument('--seed', type=int, default=0, help='random seed (default: 0)')
-    parser.add_argument('--workers', type=int, default=2,
-                        help='data-loader workers per process (default: 2)')
+    parser.add_argument('--seed', type=int, default=d['seed'],
+                        help='random seed (default: %(default)s)')
+    parser.add_argument('--workers', type=int, default=d['workers'],
+                        help='data-loader workers per process (default: %(default)s)')
     parser.add_argument('--max-iters', type=int,
                         help='cap on total iterations, spread over the epochs')
     parser.add_argument('--stop-after-epochs', type=int, metavar='N',
                         help='stop after N epochs of this call (wall-time limits); '
                              'continue later with --resume')
-    parser.add_argument('--device', default='auto', help='auto, cpu, cuda or cuda:N')
+    parser.add_argument('--device', default=d['device'], help='auto, cpu, cuda or cuda:N')
     parser.add_argument('--no-progress', action='store_true', help='no progress bars')
 
 
-def build_config(args: argparse.Namespace):
+def build_config(args: argparse.Namespace) -> 'TrainConfig':
     """Build the (validated) TrainConfig from the parsed arguments."""
     from baff_ros.engine.models import parse_config_arg
     from baff_ros.train import TrainConfig

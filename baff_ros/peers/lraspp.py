@@ -31,10 +31,7 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
-
-def _divisible(v: float, divisor: int = 8) -> int:
-    new = max(divisor, int(v + divisor / 2) // divisor * divisor)
-    return new + divisor if new < 0.9 * v else new
+from baff_ros.model.layers import make_divisible
 
 
 class SqueezeExcite(nn.Module):
@@ -42,7 +39,7 @@ class SqueezeExcite(nn.Module):
 
     def __init__(self, channels: int) -> None:
         super().__init__()
-        mid = _divisible(channels // 4)
+        mid = make_divisible(channels // 4)
         self.fc1 = nn.Conv2d(channels, mid, 1)
         self.fc2 = nn.Conv2d(mid, channels, 1)
 

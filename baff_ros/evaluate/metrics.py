@@ -11,7 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
-"""Cityscapes pixel-level evaluation: IoU, iIoU, category scores, confusion matrix.
+"""Cityscapes pixel-level scores: confusion matrix, IoU, iIoU, category scores.
 
 The definitions are those of ``cityscapesscripts.evaluation.evalPixelLevelSemanticLabeling``
 (tested for equality against it), computed in train-ID space with ``np.bincount``:
@@ -24,26 +24,20 @@ The definitions are those of ``cityscapesscripts.evaluation.evalPixelLevelSemant
 * iIoU_c re-weights TP and FN of each ground-truth instance by ``avg_size_c / instance_size``
   (the per-class average sizes of the official script), FP as for IoU.
 
-Beyond the official scores, IoU per object-size bucket (:func:`segment_areas`,
-:data:`SIZE_BUCKETS`): every ground-truth pixel belongs to one segment - an instance of a class
-with instances (from the instance IDs), otherwise a connected region of one class - and the
-segment's area relative to the image puts it in the small, medium or large bucket. Each bucket
-has its own confusion matrix over its pixels only, so a prediction that is right on large
-regions and wrong on small ones scores high in "large" and low in "small".
+The :class:`Evaluator` also keeps one confusion matrix per object-size bucket
+(:mod:`baff_ros.evaluate.sizes`).
 """
 
 from dataclasses import dataclass, field
-import json
 import math
-import os
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional
 
 import numpy as np
 
-from baff_ros.atomic import replacing, write_text
 from baff_ros.data.labels import (category2labels, CLASS_NAMES, id2label, IGNORE_ID,
                                   labels as CS_LABELS, NUM_CLASSES, TRAIN_CLASSES)
+from baff_ros.evaluate.sizes import (LARGE_MIN_AREA, segment_areas, SIZE_BUCKETS,
+                                     size_bucket_map, SMALL_MAX_AREA)
 
 #: Average instance size per class in pixels, from the official evaluation script (used as is).
 AVG_CLASS_SIZE: Dict[str, float] = {
@@ -71,59 +65,6 @@ def _instance_categories() -> Dict[str, List[int]]:
 
 
 INSTANCE_CLASSES = tuple(c.trainId for c in TRAIN_CLASSES if c.hasInstances)
-
-#: Object-size buckets, by segment area relative to the image area: small below
-#: SMALL_MAX_AREA, large from LARGE_MIN_AREA. These are COCO's 32² and 96² pixel thresholds
-#: relative to a 640x480 image (0.33 % and 3 %): 437 and 3932 pixels at 256x512, 7 and 63 k
-#: pixels at 1024x2048. Relative, so a bucket means the same share of the view at any size.
-SIZE_BUCKETS = ('small', 'medium', 'large')
-SMALL_MAX_AREA = 32 * 32 / (640 * 480)
-LARGE_MIN_AREA = 96 * 96 / (640 * 480)
-
-
-def segment_areas(gt: np.ndarray, instances: Optional[np.ndarray] = None,
-                  num_classes: int = NUM_CLASSES) -> np.ndarray:
-    """Area of the ground-truth segment each pixel belongs to, relative to the image area.
-
-    A segment is an instance (Cityscapes instance ID >= 1000, ``id * 1000 + k``) where
-    ``instances`` has one, otherwise a connected region (8-neighbourhood) of one train ID: the
-    classes without instances (pole, sign, road ...) and groups of things labelled without an
-    instance. Ignored pixels (train ID outside ``[0, num_classes)``) get NaN.
-
-    Returns:
-        (H, W) float64 array.
-    """
-    import cv2
-
-    gt = np.asarray(gt)
-    h, w = gt.shape
-    area = np.full((h, w), np.nan)
-    done = np.zeros((h, w), bool)
-    if instances is not None:
-        if instances.shape != gt.shape:
-            raise ValueError('instance map and ground truth differ in size')
-        mask = (instances >= 1000) & (gt < num_classes)
-        if mask.any():
-            uniq, inv, counts = np.unique(instances[mask], return_inverse=True,
-                                          return_counts=True)
-            area[mask] = counts[inv]
-            done = mask
-    for c in np.unique(gt[~done]):
-        if c >= num_classes:
-            continue
-        n, comp, stats, _ = cv2.connectedComponentsWithStats(
-            ((gt == c) & ~done).astype(np.uint8), connectivity=8)
-        sel = comp > 0
-        area[sel] = stats[comp[sel], cv2.CC_STAT_AREA]
-    return area / float(h * w)
-
-
-def size_bucket_map(areas: np.ndarray) -> np.ndarray:
-    """Relative segment areas -> bucket index per pixel (0 small, 1 medium, 2 large, -1 none)."""
-    out = np.full(areas.shape, -1, np.int8)
-    valid = ~np.isnan(areas)
-    out[valid] = np.digitize(areas[valid], [SMALL_MAX_AREA, LARGE_MIN_AREA])
-    return out
 
 
 def confusion_matrix(pred: np.ndarray, gt: np.ndarray, num_classes: int = NUM_CLASSES
@@ -153,7 +94,7 @@ def iou_from_confusion(cm: np.ndarray) -> np.ndarray:
         return np.where(denom > 0, tp / np.maximum(denom, 1), np.nan)
 
 
-def nanmean_ordered(values: Sequence[float]) -> float:
+def nanmean_ordered(values: Iterable[float]) -> float:
     """Mean of the non-NaN values, summed in order (as the official script: bit-exact)."""
     total, n = 0.0, 0
     for v in values:
@@ -187,7 +128,6 @@ class EvalResult:
     mean_category_iiou: float
     confusion: np.ndarray
     num_images: int
-    extra: Dict[str, float] = field(default_factory=dict)
     #: (3, C, C + 1) confusion matrices of the small, medium and large segments' pixels.
     size_confusion: Optional[np.ndarray] = None
     #: :meth:`WeightMapStats.result` when the model's BAFF weight maps were collected.
@@ -351,16 +291,17 @@ class Evaluator:
                 if not tids:
                     cat_iou[cat] = float('nan')
                     continue
-                others = np.setdiff1d(all_ids, tids)
-                tp = int(cm[np.ix_(tids, tids)].sum())
-                fn = int(cm[tids].sum()) - tp
-                fpc = int(cm[np.ix_(others, tids)].sum())
+                idx = np.asarray(tids)
+                others = np.setdiff1d(all_ids, idx)
+                tp = int(cm[np.ix_(idx, idx)].sum())
+                fn = int(cm[idx].sum()) - tp
+                fpc = int(cm[np.ix_(others, idx)].sum())
                 denom = tp + fpc + fn
                 cat_iou[cat] = float(tp) / denom if denom else float('nan')
             for cat, (tpw, fnw) in self._cat_inst.items():
-                tids = self._cats[cat]
-                others = np.setdiff1d(all_ids, tids)
-                fpc = int(cm[np.ix_(others, tids)].sum())
+                idx = np.asarray(self._cats[cat])
+                others = np.setdiff1d(all_ids, idx)
+                fpc = int(cm[np.ix_(others, idx)].sum())
                 denom = tpw + fpc + fnw
                 cat_iiou[cat] = (float(tpw) / denom if denom != 0 and self._has_instances
                                  else float('nan'))
@@ -372,164 +313,3 @@ class Evaluator:
                           confusion=cm.copy(), num_images=self.num_images,
                           size_confusion=(self.size_confusion.copy() if self.num_images
                                           and self.size_confusion.any() else None))
-
-
-class _Correlation:
-    """Pearson correlation accumulated from running sums (float64; pooled over images)."""
-
-    def __init__(self) -> None:
-        self.sums = np.zeros(6)  # n, sx, sy, sxx, syy, sxy
-
-    def add(self, x: np.ndarray, y: np.ndarray) -> None:
-        x = np.asarray(x, np.float64).ravel()
-        y = np.asarray(y, np.float64).ravel()
-        self.sums += (x.size, x.sum(), y.sum(), (x * x).sum(), (y * y).sum(), (x * y).sum())
-
-    def value(self) -> float:
-        n, sx, sy, sxx, syy, sxy = self.sums
-        denom = (n * sxx - sx * sx) * (n * syy - sy * sy)
-        return float((n * sxy - sx * sy) / math.sqrt(denom)) if denom > 1e-12 else float('nan')
-
-
-class WeightMapStats:
-    """Statistics of BAFF weight maps over an evaluation, per fusion point.
-
-    * ``mean``: mean w; ``mean_spatial_std``: the mean over images of each map's spatial std
-      (how much w varies within a frame; a map that hardly moves has ~0.01);
-    * ``corr_log_area``: Pearson correlation, pooled over every weight-map cell of every image,
-      of w with log10 of the relative area of the ground-truth segment at the cell's centre
-      (:func:`segment_areas`; negative: w higher on small objects, i.e. the shallow, detailed
-      map trusted there); cells on ignored pixels are left out;
-    * ``corr_row``: the same with the cell's image row (0 top, 1 bottom): for things standing on
-      the road, lower in the image is nearer, so positive means w higher on near content.
-    """
-
-    def __init__(self) -> None:
-        self._acc: Dict[str, Dict] = {}
-
-    def add(self, weights: Dict[str, np.ndarray], areas: np.ndarray) -> None:
-        """Add one image's weight maps (any grid) and its :func:`segment_areas` (image size)."""
-        h, w = areas.shape
-        for name, wmap in weights.items():
-            gh, gw = wmap.shape
-            ys = np.minimum(((np.arange(gh) + 0.5) * h / gh).astype(int), h - 1)
-            xs = np.minimum(((np.arange(gw) + 0.5) * w / gw).astype(int), w - 1)
-            cell_area = areas[np.ix_(ys, xs)]
-            acc = self._acc.setdefault(name, {'std': [], 'mean': [], 'area': _Correlation(),
-                                              'row': _Correlation()})
-            acc['std'].append(float(wmap.std()))
-            acc['mean'].append(float(wmap.mean()))
-            valid = ~np.isnan(cell_area)
-            acc['area'].add(wmap[valid], np.log10(cell_area[valid]))
-            acc['row'].add(wmap, np.broadcast_to(((ys + 0.5) / h)[:, None], wmap.shape))
-
-    def result(self) -> Dict[str, Dict]:
-        """Fusion point -> {images, mean, mean_spatial_std, corr_log_area, corr_row}."""
-        def num(v: float) -> Optional[float]:
-            return None if math.isnan(v) else v
-        return {name: {'images': len(a['std']), 'mean': float(np.mean(a['mean'])),
-                       'mean_spatial_std': float(np.mean(a['std'])),
-                       'corr_log_area': num(a['area'].value()),
-                       'corr_row': num(a['row'].value())}
-                for name, a in self._acc.items()}
-
-
-def find_prediction(pred_dir: Path, stem: str, index: Optional[Dict[str, Path]] = None
-                    ) -> Optional[Path]:
-    """``<pred_dir>/<stem>_labels.png``, or the same name anywhere below ``pred_dir``."""
-    direct = pred_dir / f'{stem}_labels.png'
-    if direct.is_file():
-        return direct
-    if index is not None:
-        return index.get(f'{stem}_labels.png')
-    return None
-
-
-def evaluate_predictions(root: os.PathLike, pred_dir: os.PathLike, split: str = 'val',
-                         progress: bool = True) -> EvalResult:
-    """Evaluate a directory of ``<image stem>_labels.png`` train-ID PNGs against a split."""
-    import cv2
-    from baff_ros.progress import progress_bar
-
-    from baff_ros.data.cityscapes import list_samples, read_train_ids
-
-    pred_dir = Path(pred_dir)
-    if not pred_dir.is_dir():
-        raise ValueError(f'{pred_dir}: no such prediction directory')
-    samples = list_samples(root, split)
-    index = {p.name: p for p in pred_dir.rglob('*_labels.png')}
-    missing = [s.stem for s in samples if find_prediction(pred_dir, s.stem, index) is None]
-    if missing:
-        raise ValueError(f'{len(missing)} of {len(samples)} predictions missing in {pred_dir}, '
-                         f'e.g. {missing[0]}_labels.png')
-    ev = Evaluator()
-    for s in progress_bar(samples, unit='img', disable=not progress or len(samples) < 8):
-        path = find_prediction(pred_dir, s.stem, index)
-        pred = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
-        if pred is None or pred.ndim != 2:
-            raise ValueError(f'{path}: not a single-channel label PNG')
-        ev.add(pred, read_train_ids(s), read_instances(s))
-    return ev.result()
-
-
-def read_instances(sample) -> Optional[np.ndarray]:
-    """Read the instance-ID map of a sample; None if it has none."""
-    import cv2
-
-    if not sample.instance_ids.is_file():
-        return None
-    inst = cv2.imread(str(sample.instance_ids), cv2.IMREAD_UNCHANGED)
-    if inst is None or inst.ndim != 2:
-        raise ValueError(f'{sample.instance_ids}: not a single-channel instance PNG')
-    return inst.astype(np.int64)
-
-
-def write_json(result: EvalResult, path: os.PathLike, extra: Optional[Dict] = None) -> Path:
-    """Write the result (and ``extra`` fields) as JSON."""
-    data = result.to_dict()
-    data.update(extra or {})
-    return write_text(path, json.dumps(data, indent=2, sort_keys=True) + '\n')
-
-
-def plot_results(result: EvalResult, out_dir: os.PathLike) -> Tuple[Path, Path]:
-    """Confusion-matrix heat map (row-normalised) and per-class IoU bar chart, as PNGs."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    cm = result.confusion.astype(np.float64)
-    norm = cm / np.maximum(cm.sum(1, keepdims=True), 1)
-    names = list(result.class_iou)
-    fig, ax = plt.subplots(figsize=(10, 9))
-    im = ax.imshow(norm, vmin=0, vmax=1, cmap='viridis')
-    ax.set_xticks(range(len(names) + 1))
-    ax.set_xticklabels(names + ['other'], rotation=90)
-    ax.set_yticks(range(len(names)))
-    ax.set_yticklabels(names)
-    ax.set_xlabel('prediction')
-    ax.set_ylabel('ground truth')
-    ax.set_title('confusion matrix (row-normalised)')
-    fig.colorbar(im, ax=ax, fraction=0.046)
-    fig.tight_layout()
-    cm_path = out_dir / 'confusion_matrix.png'
-    with replacing(cm_path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(10, 4))
-    vals = [0.0 if math.isnan(v) else v for v in result.class_iou.values()]
-    colors = [np.asarray(c.color) / 255.0 for c in TRAIN_CLASSES] if len(vals) == NUM_CLASSES \
-        else None
-    ax.bar(range(len(vals)), vals, color=colors, edgecolor='black')
-    ax.set_xticks(range(len(vals)))
-    ax.set_xticklabels(names, rotation=60, ha='right')
-    ax.set_ylim(0, 1)
-    ax.set_ylabel('IoU')
-    ax.set_title(f'per-class IoU, mIoU {result.miou:.3f}')
-    fig.tight_layout()
-    bar_path = out_dir / 'class_iou.png'
-    with replacing(bar_path) as tmp:
-        fig.savefig(tmp, dpi=100)
-    plt.close(fig)
-    return cm_path, bar_path
