@@ -46,8 +46,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='message definitions for bags that carry none (default: humble)')
     parser.add_argument('--outputs', metavar='LIST', type=parse_outputs,
                         help='node outputs to write, a comma list of labels, confidence, color, '
-                             'overlay, weights, camera_info, or "all" (default: all, or what '
-                             '--params/-p publish_* say); label_info is always written')
+                             'overlay, weights, camera_info, obstacle_points, free_points, '
+                             'ground_grid, or "all" (default: all, or what --params/-p '
+                             'publish_* say); label_info is always written')
     parser.add_argument('--compressed-outputs', action='store_true',
                         help='write image outputs as sensor_msgs/CompressedImage on '
                              '<topic>/compressed: png for labels, confidence and weights '
