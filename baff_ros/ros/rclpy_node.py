@@ -47,8 +47,9 @@ from vision_msgs.msg import LabelInfo, VisionClass
 
 from baff_ros.engine.ground import pose_from_transform
 from baff_ros.ros.messages import MessageTypes
+from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline, weights_key
+from baff_ros.ros.pipeline import Pipeline
 
 #: Jazzy's generated messages copy a uint8[] field twice (the constructor makes an array('B'),
 #: then the setter copies it again) unless built with check_fields=True, where the setter keeps

@@ -32,8 +32,9 @@ from cyclonedds.util import duration
 
 from baff_ros.ros.dds import msgs
 from baff_ros.ros.dds.config import domain_from_env
+from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic
 from baff_ros.ros.params import NODE_NAME, NodeParams, resolve_name
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline
+from baff_ros.ros.pipeline import Pipeline
 
 #: Message type of each output key that is not an Image.
 OUTPUT_TYPES = {'camera_info': msgs.CameraInfo, 'obstacle_points': msgs.PointCloud2,
