@@ -88,14 +88,15 @@ def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = No
     :func:`baff_ros.engine.models.load_segmenter`).
     """
     from baff_ros.engine import BackendOptions
-    from baff_ros.engine.models import load_segmenter
+    from baff_ros.engine.models import configure_threads, load_segmenter
 
-    return load_segmenter(params.model or None, params.model_config or None,
-                          backend=params.backend, input_size=params.network_size,
-                          output_size=params.output_size, log=log,
-                          options=BackendOptions(device=params.device,
-                                                 precision=params.precision,
-                                                 threads=params.threads, with_weights=True))
+    seg = load_segmenter(params.model or None, params.model_config or None,
+                         backend=params.backend, input_size=params.network_size,
+                         output_size=params.output_size, log=log,
+                         options=BackendOptions(device=params.device, precision=params.precision,
+                                                threads=params.threads, with_weights=True))
+    configure_threads(seg, params.threads)  # the node owns its process
+    return seg
 
 
 class Pipeline:
