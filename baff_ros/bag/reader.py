@@ -182,7 +182,7 @@ class BagInput:
         """Number of image messages that will be segmented."""
         return sum(s.count for s in self.streams)
 
-    def messages(self) -> Iterator[Tuple[object, int, bytes]]:
+    def messages(self) -> Iterator[Tuple[Any, int, bytes]]:
         """Every message of the bag in log-time order: (connection, timestamp ns, raw CDR)."""
         try:
             yield from self._read()

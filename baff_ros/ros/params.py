@@ -98,7 +98,7 @@ OUTPUTS = ('labels', 'confidence', 'color', 'overlay', 'weights', 'camera_info',
 GROUND_OUTPUTS = ('obstacle_points', 'free_points', 'ground_grid')
 #: Where the camera pose comes from.
 POSE_SOURCES = ('tf', 'static')
-_RO = {'read_only': True}
+_RO: Dict[str, Any] = {'read_only': True}
 
 SCHEMA: Tuple[ParamSpec, ...] = (
     ParamSpec('model', 'string', '', 'checkpoint (.safetensors) path or bundled model name, or '
