@@ -38,16 +38,17 @@ import numpy as np
 
 from baff_ros.engine import ground
 from baff_ros.engine.visualize import Views
+from baff_ros.ros.camera_info import scale_camera_info
+from baff_ros.ros.compressed_image import compressed_to_rgb
 from baff_ros.ros.diagnostics import diagnostics_array, RATE_WINDOW_S, Stats
 from baff_ros.ros.ground_stage import GroundStage, PoseLookup
-from baff_ros.ros.image_codec import (array_to_image, compressed_to_rgb, ImageCodecError,
-                                      image_to_rgb, scale_camera_info)
 from baff_ros.ros.messages import MessageTypes, PLAIN
 from baff_ros.ros.outputs import (DIAGNOSTICS, fusion_of, ground_msg, image_output,
                                   label_info_msg, LABEL_INFO, output_keys, output_topic,
                                   publish_rank, PUBLISH_ORDER, TOPIC_PREFIX, UNKNOWN_LABEL,
                                   weights_key, WEIGHTS_PREFIX)
 from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
+from baff_ros.ros.raw_image import array_to_image, ImageCodecError, image_to_rgb
 
 #: Names other modules import from here: the node core's public face.
 __all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'make_segmenter', 'output_topic',

@@ -204,20 +204,26 @@ class SegmentationNode(LifecycleNode):
     # changing the profile object it is given - a shared one would carry one topic's overrides
     # over to every topic created after it.
 
+    def _checked_params(self) -> NodeParams:
+        """Return the parameters on_configure read (RuntimeError before it ran)."""
+        if self.params is None:
+            raise RuntimeError('the node has no parameters yet (not configured)')
+        return self.params
+
     def _configured(self) -> Tuple[NodeParams, Pipeline]:
         """Return the parameters and pipeline that on_configure made (RuntimeError before)."""
-        if self.params is None or self.pipeline is None:
+        if self.pipeline is None:
             raise RuntimeError('the node is not configured')
-        return self.params, self.pipeline
+        return self._checked_params(), self.pipeline
 
     def _output_qos(self) -> QoSProfile:
-        p = self._configured()[0]
+        p = self._checked_params()
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
                           reliability=_reliability(p.output_qos_reliability))
 
     def _input_qos(self) -> QoSProfile:
         # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
-        p = self._configured()[0]
+        p = self._checked_params()
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
                           reliability=_reliability(p.image_qos_reliability))
 
