@@ -311,15 +311,8 @@ def type_hash_user_data(data_type: Any) -> bytes:
     return f'typehash={type_hash};'.encode() if type_hash else b''
 
 
-#: The pipeline's message table for DDS.
-DDS_TYPES = MessageTypes(
-    Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
-    CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
-    VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
-    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, PointField=PointField,
-    PointCloud2=PointCloud2, Point=Point, Quaternion=Quaternion, Pose=Pose,
-    MapMetaData=MapMetaData, OccupancyGrid=OccupancyGrid, byte=int, data=bytes,
-    int8_data=bytes)
+#: The pipeline's message table for DDS: the IdlStructs above, by name.
+DDS_TYPES = MessageTypes.from_classes(globals(), byte=int, data=bytes, int8_data=bytes)
 
 __all__: List[str] = ['CameraInfo', 'CompressedImage', 'DDS_TYPES', 'DiagnosticArray',
                       'DiagnosticStatus', 'Header', 'Image', 'KeyValue', 'LabelInfo',
