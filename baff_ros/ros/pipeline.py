@@ -15,9 +15,11 @@
 
 Both adapters (``rclpy_node`` and ``dds``) are thin: they turn subscriptions into
 :meth:`Pipeline.submit` / :meth:`Pipeline.set_camera_info` calls and implement
-:class:`OutputSink` (subscriber counts and publishing). Everything else - scheduling,
-decoding, which outputs to compute, headers, CameraInfo scaling, LabelInfo, diagnostics -
-lives here once.
+:class:`OutputSink` (subscriber counts and publishing). Everything else lives here once:
+scheduling, decoding and which outputs to compute in this module; the messages in
+:mod:`~baff_ros.ros.outputs` (pictures from :class:`baff_ros.engine.visualize.Views`),
+counters and ``/diagnostics`` in :mod:`~baff_ros.ros.diagnostics`, the ground projection step
+in :mod:`~baff_ros.ros.ground_stage`.
 
 Scheduling is latest-frame-only, in two stages on two threads: one decodes and segments, the
 other builds and publishes the outputs of the previous frame meanwhile. A frame arriving while
