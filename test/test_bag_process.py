@@ -170,7 +170,7 @@ def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
     live.load()
     for i, (_, frame) in enumerate(got['/cam/image_raw']):
         live.set_camera_info(got['/cam/camera_info'][i][1])
-        live.process(frame)
+        live.publish(live.infer(frame))
         for key in ('labels', 'confidence', 'color', 'overlay', 'weights/stride8',
                     'weights/stride16'):
             bag_msg = got[f'/cam/segmentation/{key}'][i][1]

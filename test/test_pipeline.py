@@ -71,7 +71,7 @@ def test_all_outputs_match_the_segmenter(segmenter):
     pipe.load()
     pipe.set_camera_info(camera_info())
     rgb, msg = frame()
-    out = pipe.process(msg)
+    out = pipe.publish(pipe.infer(msg))
     assert set(out) == {'labels', 'confidence', 'color', 'overlay', 'camera_info',
                         'weights/stride16', 'weights/stride8', 'obstacle_points',
                         'free_points', 'ground_grid'}
@@ -89,7 +89,7 @@ def test_all_outputs_match_the_segmenter(segmenter):
     assert out['camera_info'].k[0] == 100.0
     # Decoding from BGR gives the same labels (the Segmenter takes either order).
     bgr = array_to_image(rgb[..., ::-1].copy(), 'bgr8', msg.header)
-    assert np.array_equal(image_to_array(pipe.process(bgr)['labels']), ref.labels)
+    assert np.array_equal(image_to_array(pipe.publish(pipe.infer(bgr))['labels']), ref.labels)
 
 
 def test_network_output_size_scales_camera_info(segmenter):
@@ -99,7 +99,7 @@ def test_network_output_size_scales_camera_info(segmenter):
                                    weights_encoding='32FC1'), Sink(), segmenter=seg)
         pipe.load()
         pipe.set_camera_info(camera_info())
-        out = pipe.process(frame()[1])
+        out = pipe.publish(pipe.infer(frame()[1]))
         assert (out['labels'].height, out['labels'].width) == (64, 128)
         info = out['camera_info']
         assert (info.height, info.width) == (64, 128)
@@ -116,23 +116,25 @@ def test_only_enabled_and_subscribed_outputs_are_computed(segmenter):
     pipe = Pipeline(NodeParams(**SMALL, publish_color=False), sink, segmenter=segmenter)
     pipe.load()
     pipe.set_camera_info(camera_info())
-    assert set(pipe.process(frame()[1])) == {'labels', 'weights/stride8'}
-    pipe.update_params({'publish_color': True, 'publish_weights': False})
-    assert set(pipe.process(frame()[1])) == {'labels', 'color'}
+    assert set(pipe.publish(pipe.infer(frame()[1]))) == {'labels', 'weights/stride8'}
+    # A runtime change, as the node's on-set callback applies it.
+    pipe.params = pipe.params.with_changes({'publish_color': True, 'publish_weights': False},
+                                           runtime=True)
+    assert set(pipe.publish(pipe.infer(frame()[1]))) == {'labels', 'color'}
     nobody = Pipeline(NodeParams(**SMALL), Sink(subscribed=set()), segmenter=segmenter)
     nobody.load()
-    assert nobody.process(frame()[1]) == {}
+    assert nobody.publish(nobody.infer(frame()[1])) == {}
     assert nobody.stats.snapshot()['infer_ms'] == 0.0
 
 
-def test_runtime_parameters_are_validated(segmenter):
-    pipe = Pipeline(NodeParams(**SMALL), Sink(), segmenter=segmenter)
+def test_runtime_parameters_are_validated():
+    params = NodeParams(**SMALL)
     with pytest.raises(ValueError, match='outside'):
-        pipe.update_params({'overlay_alpha': 1.5})
+        params.with_changes({'overlay_alpha': 1.5}, runtime=True)
     with pytest.raises(ValueError, match='read-only'):
-        pipe.update_params({'model': 'other'})
-    assert pipe.params.overlay_alpha == 0.5
-    assert pipe.update_params({'overlay_alpha': 1}).overlay_alpha == 1.0
+        params.with_changes({'model': 'other'}, runtime=True)
+    assert params.overlay_alpha == 0.5
+    assert params.with_changes({'overlay_alpha': 1}, runtime=True).overlay_alpha == 1.0
 
 
 def test_compressed_input(segmenter):
@@ -141,7 +143,7 @@ def test_compressed_input(segmenter):
     pipe.load()
     rgb, msg = frame()
     comp = rgb_to_compressed(rgb, msg.header, fmt='png')
-    out = pipe.process(comp)
+    out = pipe.publish(pipe.infer(comp))
     assert np.array_equal(image_to_array(out['labels']), segmenter(rgb).labels)
 
 
@@ -166,7 +168,7 @@ def test_latest_frame_only_and_malformed_frames(segmenter):
         # ... and then waits for stage 2: newer frames replace each other in the slot.
         for sec in range(3, 6):
             pipe.submit(frame(sec=sec)[1])
-        assert pipe.busy and not pipe.wait_idle(0.2)
+        assert not pipe.wait_idle(0.2)
         sink.gate.set()
         assert pipe.wait_idle(30)
         assert [msg.header.stamp.sec for _, msg in sink.published] == [1, 2, 5]
@@ -220,7 +222,7 @@ def test_outputs_go_out_navigation_first(segmenter):
     pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
     pipe.load()
     pipe.set_camera_info(camera_info())
-    pipe.process(frame()[1])
+    pipe.publish(pipe.infer(frame()[1]))
     assert [k for k, _ in sink.published] == [
         'labels', 'camera_info', 'obstacle_points', 'free_points', 'ground_grid', 'confidence',
         'weights/stride16', 'weights/stride8', 'color', 'overlay']
@@ -284,9 +286,10 @@ def test_ground_outputs(segmenter):
     pipe = Pipeline(params, sink, segmenter=segmenter)
     pipe.load()
     rgb, msg = frame(sec=7, nanosec=5)
-    assert pipe.process(msg).keys() == {'labels', 'confidence'}  # no CameraInfo: no clouds
+    # No CameraInfo: no clouds.
+    assert pipe.publish(pipe.infer(msg)).keys() == {'labels', 'confidence'}
     pipe.set_camera_info(camera_info())
-    out = pipe.process(msg)
+    out = pipe.publish(pipe.infer(msg))
     assert list(out)[:4] == ['labels', 'obstacle_points', 'free_points', 'ground_grid']
     labels, conf = image_to_array(out['labels']), image_to_array(out['confidence'])
     camera = ground.CameraModel.from_camera_info(camera_info())
@@ -312,7 +315,7 @@ def test_ground_outputs(segmenter):
 
     # Without a transform the frame's projection is skipped and counted; the rest goes out.
     pipe.pose_lookup = lambda header: None
-    out = pipe.process(msg)
+    out = pipe.publish(pipe.infer(msg))
     assert set(out) == {'labels', 'confidence'}
     snap = pipe.stats.snapshot()
     assert snap['ground_skipped'] == 1 and 'no transform from camera_optical' in \
@@ -327,6 +330,6 @@ def test_ground_role_names_are_checked(segmenter):
         pipe.load()
     pipe = Pipeline(NodeParams(**SMALL), Sink(), segmenter=segmenter)
     pipe.load()
-    with pytest.raises(ValueError, match='roads'):
-        pipe.update_params({'ground_traversable': 'roads'})
+    with pytest.raises(ValueError, match='roads'):  # as the node's on-set callback checks
+        pipe.projector(pipe.params.with_changes({'ground_traversable': 'roads'}, runtime=True))
     assert pipe.params.ground_traversable == 'road, sidewalk, terrain'

@@ -143,7 +143,7 @@ def test_node_weights_scale_and_diagnostics_histogram(checkpoint):
     pipe.load()
     try:
         ref = pipe.segmenter(img)
-        out = pipe.process(msg)
+        out = pipe.publish(pipe.infer(msg))
         w8 = ref.weights['8']
         assert np.array_equal(image_to_array(out['weights/stride8']), weight_to_mono8(w8))
         values = {kv.key: kv.value for kv in pipe.diagnostics().status[0].values}
@@ -153,11 +153,11 @@ def test_node_weights_scale_and_diagnostics_histogram(checkpoint):
         hist = [float(v) for v in values['weights_stride8_hist'].split()]
         assert len(hist) == 10 and hist == pytest.approx(st['hist'], abs=6e-4)
         assert {'weights_stride16_mean', 'weights_stride16_max'} <= set(values)
-        pipe.update_params({'weights_scale': 'stretch'})
-        stretched = image_to_array(pipe.process(msg)['weights/stride8'])
+        pipe.params = pipe.params.with_changes({'weights_scale': 'stretch'}, runtime=True)
+        stretched = image_to_array(pipe.publish(pipe.infer(msg))['weights/stride8'])
         assert stretched.min() == 0 and stretched.max() == 255
         with pytest.raises(ValueError, match='weights_scale'):
-            pipe.update_params({'weights_scale': 'wide'})
+            pipe.params.with_changes({'weights_scale': 'wide'}, runtime=True)
     finally:
         pipe.close()
 

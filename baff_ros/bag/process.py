@@ -109,11 +109,10 @@ class _BagSink:
         self.out = out
         self.prefix = base.rstrip('/')
         self.stamp_ns = 0
-        self.frame_outputs: Dict[str, Any] = {}
         self.types = types
 
     def topic(self, key: str) -> str:
-        from baff_ros.ros.pipeline import output_topic
+        from baff_ros.ros.outputs import output_topic
         return f'{self.prefix}/{output_topic(key)}'
 
     def has_subscribers(self, key: str) -> bool:
@@ -126,7 +125,6 @@ class _BagSink:
                                      partial(image_to_compressed, fmt=fmt, types=self.types))
         else:
             self.out.write(self.topic(key), msg, self.stamp_ns)
-        self.frame_outputs[key] = msg
 
 
 @dataclass
@@ -169,7 +167,9 @@ class BagReport:
         return 1e3 / float(np.median(self.segment_ms)) if self.segment_ms else 0.0
 
 
-FrameCallback = Callable[[ImageStream, Any, Dict[str, Any]], None]
+#: ``on_frame(stream, input message, key -> output message, key -> output array)``: the arrays
+#: are what each image output was built from (:attr:`baff_ros.ros.pipeline.Job.arrays`).
+FrameCallback = Callable[[ImageStream, Any, Dict[str, Any], Dict[str, np.ndarray]], None]
 
 
 def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mcap',
@@ -189,7 +189,8 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         copy_inputs: also copy every input topic into the output bag.
         overwrite: replace an existing output bag.
         segmenter: an existing Segmenter (else created from ``params``).
-        on_frame: called after each frame with (stream, input message, key -> output message).
+        on_frame: called after each frame with (stream, input message, key -> output message,
+            key -> the array behind each image output).
         progress: show a progress bar.
         compression: output compression, ``none`` or ``zstd`` (mcap chunks).
         bag_version: rosbag2 metadata version of the output, 9 or 8.
@@ -265,13 +266,11 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                     if report.errors <= 5:
                         log.warning('frame at %d ns on %s skipped: %s', stamp_ns, topic, exc)
                 else:
-                    sink = sinks[topic]
-                    sink.stamp_ns = stamp_ns
-                    sink.frame_outputs = {}
-                    pipes[topic].publish(job)
+                    sinks[topic].stamp_ns = stamp_ns
+                    outputs = pipes[topic].publish(job)
                     report.frames += 1
                     if on_frame is not None:
-                        on_frame(streams[topic], msg, sink.frame_outputs)
+                        on_frame(streams[topic], msg, outputs, job.arrays)
                 bar.update(1)
 
             def drain(max_in_flight: int) -> None:

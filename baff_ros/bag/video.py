@@ -103,15 +103,8 @@ class MontageVideo:
             self._pending.discard()
 
 
-def outputs_to_arrays(outputs: Dict[str, object]) -> Dict[str, np.ndarray]:
-    """Decode the Image messages among a frame's outputs to arrays (views of their data)."""
-    from baff_ros.ros.image_codec import image_to_array
-
-    return {k: image_to_array(m) for k, m in outputs.items() if hasattr(m, 'encoding')}
-
-
 def weight_arrays(arrays: Dict[str, np.ndarray]) -> Dict[str, np.ndarray]:
-    """Pick the weight maps out of decoded outputs: ``'weights/stride8'`` -> ``'8'``."""
-    from baff_ros.ros.pipeline import fusion_of, WEIGHTS_PREFIX
+    """Pick the weight maps out of a frame's output arrays: ``'weights/stride8'`` -> ``'8'``."""
+    from baff_ros.ros.outputs import fusion_of, WEIGHTS_PREFIX
 
     return {fusion_of(k): v for k, v in arrays.items() if k.startswith(WEIGHTS_PREFIX)}

@@ -120,17 +120,16 @@ def node_params(args: argparse.Namespace, params_file: Optional[str] = None,
 def make_video_callback(path: Optional[str], scale: str = 'fixed'):
     """(on_frame callback, video) writing a montage per frame, or (None, None).
 
-    ``scale``: colour scale of the weight maps (``fixed`` or ``stretch``); the maps are read
-    from the node's weight outputs (mono8 = w x 255, or 32FC1).
+    ``scale``: colour scale of the weight maps (``fixed`` or ``stretch``); the maps are the
+    arrays behind the node's weight outputs (mono8 = w x 255, or 32FC1).
     """
     if not path:
         return None, None
-    from baff_ros.bag.video import montage, MontageVideo, outputs_to_arrays, weight_arrays
+    from baff_ros.bag.video import montage, MontageVideo, weight_arrays
 
     video = MontageVideo(path)
 
-    def on_frame(stream, msg, outputs) -> None:
-        arrays = outputs_to_arrays(outputs)
+    def on_frame(stream, msg, outputs, arrays) -> None:
         if 'overlay' in arrays:
             video.add(montage(arrays['overlay'], weight_arrays(arrays), scale))
     return on_frame, video

@@ -110,13 +110,14 @@ def segmenter_from_args(args: argparse.Namespace, output_size: str = 'input',
                         with_weights: bool = True):
     """Create a Segmenter from the model and inference arguments (notes what was loaded)."""
     from baff_ros.engine import BackendOptions
-    from baff_ros.engine.models import load_segmenter
+    from baff_ros.engine.models import configure_threads, load_segmenter
 
     opts = backend_args(args)
     options = BackendOptions(device=opts['device'], precision=opts['precision'],
                              threads=opts['threads'], with_weights=with_weights)
     seg = load_segmenter(args.model, args.config, backend=opts['backend'], options=options,
                          input_size=args.size, output_size=output_size, log=note)
+    configure_threads(seg, options.threads)
     note(f'backend: {seg.backend.description}; network input {seg.input_size[0]}x'
          f'{seg.input_size[1]}')
     return seg

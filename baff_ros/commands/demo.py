@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     """Process the bag, save stills and a montage, print what was written and how to view it."""
     from baff_ros.atomic import write_image
     from baff_ros.bag.process import process_bag
-    from baff_ros.bag.video import montage, outputs_to_arrays, weight_arrays
+    from baff_ros.bag.video import montage, weight_arrays
 
     if args.stills < 0:
         raise ValueError(f'--stills: expected a count >= 0, got {args.stills}')
@@ -104,8 +104,8 @@ def run(args: argparse.Namespace) -> int:
     # Which frames become PNG stills: spread over the drive, decided once the count is known.
     stills: Dict[str, set] = {}
 
-    def on_frame(stream, msg, outputs) -> None:
-        on_video(stream, msg, outputs)
+    def on_frame(stream, msg, outputs, arrays) -> None:
+        on_video(stream, msg, outputs, arrays)
         i = frame_index['n']
         frame_index['n'] += 1
         if not stills:
@@ -114,7 +114,6 @@ def run(args: argparse.Namespace) -> int:
             stills['at'] = {round(j * (n - 1) / max(1, k - 1)) for j in range(k)}
         if i not in stills['at']:
             return
-        arrays = outputs_to_arrays(outputs)
         weights = weight_arrays(arrays)
         for name, image in (('overlay', arrays.get('overlay')), ('color', arrays.get('color')),
                             ('montage', montage(arrays['overlay'], weights, args.weights_scale)

@@ -71,16 +71,18 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f'--log-level: unknown level {ros.log_level!r}')
     logging.basicConfig(level=level, stream=sys.stderr,
                         format=f'[%(levelname)s] [%(created).3f] [{ros.node_name}]: %(message)s')
+    dds_config = None
     if args.loopback and 'CYCLONEDDS_URI' not in os.environ:
         from baff_ros.ros.dds.config import loopback_config
-        os.environ['CYCLONEDDS_URI'] = loopback_config()
+        dds_config = loopback_config()
     from baff_ros.ros.dds.node import DdsNode
 
     stop = threading.Event()
     # SIGTERM (kill, systemd, launch) ends as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     node = DdsNode(params, namespace=ros.namespace, remaps=ros.remaps, domain_id=args.domain,
-                   name=ros.node_name, logger=logging.getLogger('baff_ros.node'))
+                   name=ros.node_name, logger=logging.getLogger('baff_ros.node'),
+                   dds_config=dds_config)
     try:
         node.start()
         print(READY_LINE, file=sys.stderr, flush=True)

@@ -75,23 +75,18 @@ def write_outputs(out_dir: Path, stem: str, image_rgb: np.ndarray, result, lut: 
     min..max spread over 0..255 with ``weights_scale='stretch'``.
     """
     from baff_ros.atomic import write_image
-    from baff_ros.engine.visualize import colorize, overlay, weight_to_mono8
+    from baff_ros.engine.visualize import Views
 
-    h, w = result.labels.shape
-    color = colorize(result.labels, lut)
-    base = image_rgb if image_rgb.shape[:2] == (h, w) else cv2.resize(image_rgb, (w, h))
+    views = Views(result, image_rgb, lut, alpha, weights_scale=weights_scale)
     files = {
         'labels': (out_dir / f'{stem}_labels.png', result.labels),
-        'color': (out_dir / f'{stem}_color.png', cv2.cvtColor(color, cv2.COLOR_RGB2BGR)),
+        'color': (out_dir / f'{stem}_color.png', cv2.cvtColor(views.color, cv2.COLOR_RGB2BGR)),
         'overlay': (out_dir / f'{stem}_overlay.png',
-                    cv2.cvtColor(overlay(base, color, alpha), cv2.COLOR_RGB2BGR)),
+                    cv2.cvtColor(views.overlay, cv2.COLOR_RGB2BGR)),
         'confidence': (out_dir / f'{stem}_confidence.png', result.confidence),
     }
-    for name, wmap in result.weights.items():
-        # Nearest keeps one value per BAFF block, aligned with the image.
-        mono = cv2.resize(weight_to_mono8(wmap, weights_scale), (w, h),
-                          interpolation=cv2.INTER_NEAREST)
-        files[f'weights_{name}'] = (out_dir / f'{stem}_weights_{name}.png', mono)
+    for name in result.weights:
+        files[f'weights_{name}'] = (out_dir / f'{stem}_weights_{name}.png', views.weights(name))
     written = {}
     for kind, (path, array) in files.items():
         written[kind] = write_image(path, array)

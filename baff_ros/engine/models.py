@@ -163,3 +163,17 @@ def load_segmenter(model: Optional[str] = None, config: Optional[str] = None, *,
         log(artefact.description)
     return Segmenter.from_artefact(artefact, backend=backend, options=options or BackendOptions(),
                                    input_size=input_size, output_size=output_size)
+
+
+def configure_threads(segmenter: 'Segmenter', threads: int) -> None:
+    """Size torch's intra-op thread pool to ``threads`` when ``segmenter`` runs on torch.
+
+    torch has one intra-op pool per process (``torch.set_num_threads``), while onnxruntime and
+    TensorRT size theirs per session from :class:`BackendOptions`. Being process-wide, it is
+    set here, explicitly, by the entry points that own the process (the CLI commands, the node,
+    bag processing) after loading; 0 leaves torch's default.
+    """
+    if threads and getattr(segmenter.backend, 'name', '') == 'torch':
+        import torch
+
+        torch.set_num_threads(threads)

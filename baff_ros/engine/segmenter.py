@@ -27,7 +27,6 @@ import cv2
 import numpy as np
 
 from baff_ros.engine.backends import Backend, BackendOptions, get_backend_class
-from baff_ros.engine.postprocess import labels_and_confidence
 from baff_ros.model.checkpoint import CheckpointMeta
 from baff_ros.model.config import check_input_size, fusion_points
 
@@ -160,12 +159,6 @@ class Segmenter:
         planes = self._planes if color_order == 'rgb' else self._planes[::-1]
         cv2.split(self._normalised, planes)
         return self._batch
-
-    def postprocess(self, logits: np.ndarray, out_hw: Tuple[int, int]
-                    ) -> Tuple[np.ndarray, np.ndarray]:
-        """(1, K, h, w) logits -> labels and confidence (uint8) at ``out_hw``."""
-        labels, confidence = labels_and_confidence(logits)
-        return self._resize(labels[0], confidence[0], out_hw)
 
     @staticmethod
     def _resize(labels: np.ndarray, confidence: np.ndarray, out_hw: Tuple[int, int]

@@ -13,7 +13,7 @@
 # limitations under the License.
 """Turning labels, confidence and BAFF weights into pictures."""
 
-from typing import Dict, Optional, Sequence, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import cv2
 import numpy as np
@@ -46,6 +46,21 @@ def overlay(image_rgb: np.ndarray, color_rgb: np.ndarray, alpha: float = 0.5) ->
     if not 0.0 <= alpha <= 1.0:
         raise ValueError(f'overlay alpha must be in [0, 1], got {alpha}')
     return cv2.addWeighted(color_rgb, alpha, image_rgb, 1.0 - alpha, 0.0)
+
+
+def overlay_image(image: np.ndarray, color_rgb: np.ndarray, alpha: float = 0.5,
+                  color_order: str = 'rgb') -> np.ndarray:
+    """Blend the colour mask over the frame it was segmented from, at the mask's size.
+
+    The frame is brought to the mask's size (area interpolation: a photograph shrinks without
+    aliasing) and to RGB order first; a frame already there is used as it is.
+    """
+    h, w = color_rgb.shape[:2]
+    if image.shape[:2] != (h, w):
+        image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
+    if color_order == 'bgr':
+        image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    return overlay(image, color_rgb, alpha)
 
 
 #: Colour scales of weight-map pictures: ``fixed`` draws w on the absolute 0-1 scale (the same
@@ -102,11 +117,38 @@ def weight_stats(weight: np.ndarray, bins: int = WEIGHT_HIST_BINS) -> Dict[str, 
             'std': float(wf.std()), 'hist': (counts / max(1, wf.size)).tolist()}
 
 
-def weight_heatmap(weight: np.ndarray, size=None, scale: str = 'fixed') -> np.ndarray:
+#: Pixel formats of a rendered weight map: ``mono8`` (:func:`weight_to_mono8`) or ``32FC1``
+#: (w itself, float32).
+WEIGHT_ENCODINGS = ('mono8', '32FC1')
+
+
+def weight_image(weight: np.ndarray, size: Optional[Tuple[int, int]] = None,
+                 scale: str = 'fixed', encoding: str = 'mono8') -> np.ndarray:
+    """Render a weight map as an image of ``encoding``, at ``size`` (h, w; None: as it is).
+
+    The conversion runs on the map as the network produced it, before the resize: nearest
+    interpolation keeps one value per BAFF block, so converting first gives the same pixels
+    for a fraction of the work at output size.
+    """
+    if encoding == 'mono8':
+        # fixed (default): w x 255, comparable across frames; stretch: this map's min..max
+        # over 0..255.
+        array = weight_to_mono8(weight, scale)
+    elif encoding == '32FC1':
+        array = np.ascontiguousarray(weight, np.float32)
+    else:
+        raise ValueError(f'weight encoding must be one of {", ".join(WEIGHT_ENCODINGS)}, '
+                         f'got {encoding!r}')
+    if size is not None and array.shape != tuple(size):
+        array = cv2.resize(array, (int(size[1]), int(size[0])),
+                           interpolation=cv2.INTER_NEAREST)
+    return array
+
+
+def weight_heatmap(weight: np.ndarray, size: Optional[Tuple[int, int]] = None,
+                   scale: str = 'fixed') -> np.ndarray:
     """Render a weight map as an RGB heat map (inferno); nearest resize keeps the blocks."""
-    mono = weight_to_mono8(weight, scale)
-    if size is not None:
-        mono = cv2.resize(mono, (size[1], size[0]), interpolation=cv2.INTER_NEAREST)
+    mono = weight_image(weight, size, scale)
     return cv2.cvtColor(cv2.applyColorMap(mono, cv2.COLORMAP_INFERNO), cv2.COLOR_BGR2RGB)
 
 
@@ -136,3 +178,59 @@ def weight_legend(width: int, height: int = 34, ticks: Sequence[str] = ('0', '0.
         cv2.putText(out, caption, (max(0, width // 4 - tw // 2), height - 3), font, 0.4, white,
                     1, cv2.LINE_AA)
     return out
+
+
+class Views:
+    """The pictures of one segmentation result, each rendered at most once, when first asked.
+
+    The one way from a :class:`~baff_ros.engine.segmenter.SegmentationResult` to pictures: the
+    node's image outputs, ``baff-ros segment``'s PNGs and the montage all come from here.
+
+    Args:
+        result: the SegmentationResult (labels, confidence, weights).
+        image: the frame it was segmented from (HxWx3 uint8, any size).
+        lut: palette table from :func:`palette_lut`.
+        alpha: overlay opacity of the colour mask.
+        color_order: channel order of ``image``, ``rgb`` or ``bgr``.
+        weights_scale: colour scale of mono8 weight maps (:data:`WEIGHT_SCALES`).
+    """
+
+    def __init__(self, result: Any, image: np.ndarray, lut: np.ndarray, alpha: float = 0.5,
+                 color_order: str = 'rgb', weights_scale: str = 'fixed') -> None:
+        self.result = result
+        self.image = image
+        self.lut = lut
+        self.alpha = alpha
+        self.color_order = color_order
+        self.weights_scale = weights_scale
+        self._color: Optional[np.ndarray] = None
+        self._overlay: Optional[np.ndarray] = None
+
+    @property
+    def size(self) -> Tuple[int, int]:
+        """(h, w) of the labels: the size of every output picture."""
+        h, w = self.result.labels.shape
+        return int(h), int(w)
+
+    @property
+    def color(self) -> np.ndarray:
+        """The labels in the palette's colours (RGB)."""
+        if self._color is None:
+            self._color = colorize(self.result.labels, self.lut)
+        return self._color
+
+    @property
+    def overlay(self) -> np.ndarray:
+        """The colour mask blended over the frame (RGB, at the labels' size)."""
+        if self._overlay is None:
+            self._overlay = overlay_image(self.image, self.color, self.alpha, self.color_order)
+        return self._overlay
+
+    def weights(self, fusion: str, encoding: str = 'mono8', at_output: bool = True
+                ) -> np.ndarray:
+        """Render fusion point ``fusion``'s weight map (:func:`weight_image`).
+
+        At the labels' size, or (``at_output=False``) at the network's own resolution.
+        """
+        return weight_image(self.result.weights[fusion], self.size if at_output else None,
+                            self.weights_scale, encoding)

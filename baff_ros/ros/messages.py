@@ -19,8 +19,8 @@ path serves rclpy (``sensor_msgs.msg.Image`` ...), Cyclone DDS (the IdlStructs i
 keyword arguments, which are the ROS field names.
 """
 
-from dataclasses import dataclass, field
-from typing import Any, Callable, List
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, List, Mapping
 
 
 @dataclass
@@ -241,6 +241,19 @@ class MessageTypes:
     byte: Callable[[int], Any] = int
     data: Callable[[Any], Any] = bytes
     int8_data: Callable[[Any], Any] = bytes
+
+    @classmethod
+    def from_classes(cls, classes: Mapping[str, Any], **overrides: Any) -> 'MessageTypes':
+        """Build a table from a middleware's message classes, looked up by their ROS names.
+
+        Args:
+            classes: message name -> class (``'Image'`` -> ``sensor_msgs.msg.Image``); a
+                module's namespace where the classes are imported under their own names.
+            overrides: entries to set instead (a wrapped constructor, the converters).
+        """
+        names = [f.name for f in fields(cls) if f.name[0].isupper()]
+        values = {name: classes[name] for name in names if name not in overrides}
+        return cls(**values, **overrides)
 
     def header(self, src: Any) -> Any:
         """Build a header of this middleware with ``src``'s stamp and frame_id (any duck type)."""

@@ -15,9 +15,11 @@
 
 Both adapters (``rclpy_node`` and ``dds``) are thin: they turn subscriptions into
 :meth:`Pipeline.submit` / :meth:`Pipeline.set_camera_info` calls and implement
-:class:`OutputSink` (subscriber counts and publishing). Everything else - scheduling,
-decoding, which outputs to compute, headers, CameraInfo scaling, LabelInfo, diagnostics -
-lives here once.
+:class:`OutputSink` (subscriber counts and publishing). Everything else lives here once:
+scheduling, decoding and which outputs to compute in this module; the messages in
+:mod:`~baff_ros.ros.outputs` (pictures from :class:`baff_ros.engine.visualize.Views`),
+counters and ``/diagnostics`` in :mod:`~baff_ros.ros.diagnostics`, the ground projection step
+in :mod:`~baff_ros.ros.ground_stage`.
 
 Scheduling is latest-frame-only, in two stages on two threads: one decodes and segments, the
 other builds and publishes the outputs of the previous frame meanwhile. A frame arriving while
@@ -28,66 +30,32 @@ latency stays bounded however fast the camera is, and the processed rate is set 
 stage (normally inference) instead of by the sum of both.
 """
 
-from collections import deque
 from dataclasses import dataclass, field
 import logging
 import threading
 import time
-from typing import Any, Callable, Deque, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
 
-import cv2
 import numpy as np
 
 from baff_ros.engine import ground
-from baff_ros.ros import messages
-from baff_ros.ros.ground_codec import cloud_to_msg, grid_to_msg
-from baff_ros.ros.image_codec import (array_to_image, compressed_to_rgb, ImageCodecError,
-                                      image_to_rgb, scale_camera_info)
+from baff_ros.engine.visualize import Views
+from baff_ros.ros.camera_info import scale_camera_info
+from baff_ros.ros.compressed_image import compressed_to_rgb
+from baff_ros.ros.diagnostics import diagnostics_array, RATE_WINDOW_S, Stats
+from baff_ros.ros.ground_stage import GroundStage, PoseLookup
 from baff_ros.ros.messages import MessageTypes, PLAIN
-from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams, OUTPUTS
+from baff_ros.ros.outputs import (DIAGNOSTICS, fusion_of, ground_msg, image_output,
+                                  label_info_msg, LABEL_INFO, output_keys, output_topic,
+                                  publish_rank, PUBLISH_ORDER, TOPIC_PREFIX, UNKNOWN_LABEL,
+                                  weights_key, WEIGHTS_PREFIX)
+from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
+from baff_ros.ros.raw_image import array_to_image, ImageCodecError, image_to_rgb
 
-#: Topic of each output key, relative to the node's namespace.
-TOPIC_PREFIX = 'segmentation/'
-#: Output key (and topic suffix) of a fusion point's weight map: ``weights/stride16``. ROS name
-#: tokens must not start with a digit, so the fusion's stride alone ('16') is not a valid token.
-WEIGHTS_PREFIX = 'weights/stride'
-LABEL_INFO = 'label_info'
-DIAGNOSTICS = 'diagnostics'
-#: Label value of pixels with no class (Cityscapes ignore / unknown).
-UNKNOWN_LABEL = 255
-#: Seconds of history behind the input / processed rates.
-RATE_WINDOW_S = 5.0
-
-
-#: Publishing order of a frame's outputs: what navigation consumes first, pictures last.
-PUBLISH_ORDER = ('labels', 'camera_info', 'obstacle_points', 'free_points', 'ground_grid',
-                 'confidence', 'weights', 'color', 'overlay')
-
-#: Looks up ``T_ground_camera`` (4x4) for an image header; None when there is none (yet).
-PoseLookup = Callable[[Any], Optional[np.ndarray]]
-
-
-def _publish_rank(key: str) -> int:
-    return PUBLISH_ORDER.index(key.split('/')[0])
-
-
-def weights_key(fusion: str) -> str:
-    """Output key of a fusion point's weight map: ``'16'`` -> ``'weights/stride16'``."""
-    return WEIGHTS_PREFIX + fusion
-
-
-def fusion_of(key: str) -> str:
-    """Fusion point of a weight-map output key: ``'weights/stride16'`` -> ``'16'``."""
-    if not key.startswith(WEIGHTS_PREFIX):
-        raise ValueError(f'not a weight-map output key: {key!r}')
-    return key[len(WEIGHTS_PREFIX):]
-
-
-def output_topic(key: str) -> str:
-    """Relative topic of an output key: ``'color'`` -> ``'segmentation/color'``."""
-    if key == DIAGNOSTICS:
-        return '/diagnostics'
-    return TOPIC_PREFIX + key
+#: Names other modules import from here: the node core's public face.
+__all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'make_segmenter', 'output_topic',
+           'OutputSink', 'Pipeline', 'PoseLookup', 'PUBLISH_ORDER', 'RATE_WINDOW_S', 'Stats',
+           'TOPIC_PREFIX', 'UNKNOWN_LABEL', 'weights_key', 'WEIGHTS_PREFIX']
 
 
 @dataclass
@@ -97,11 +65,13 @@ class Job:
     msg: Any
     received: float  # monotonic time the frame arrived
     t0: float  # monotonic time processing started
+    image: np.ndarray  # the decoded frame, HxWx3 uint8
+    order: str  # its channel order, rgb or bgr
     wanted: List[str] = field(default_factory=list)
-    image: Optional[np.ndarray] = None
-    order: str = 'rgb'
     camera_info: Any = None
     result: Any = None  # SegmentationResult; None when nobody listens
+    #: key -> the array each published image output was built from (filled by publish).
+    arrays: Dict[str, np.ndarray] = field(default_factory=dict)
 
 
 class OutputSink(Protocol):
@@ -114,87 +84,6 @@ class OutputSink(Protocol):
         """Publish ``msg`` (built from the adapter's MessageTypes) on output ``key``."""
 
 
-class _Rate:
-    """Events per second over a sliding window (monotonic clock)."""
-
-    def __init__(self, window_s: float = RATE_WINDOW_S) -> None:
-        self.window_s = window_s
-        self.times: Deque[float] = deque(maxlen=1000)
-
-    def tick(self, now: float) -> None:
-        self.times.append(now)
-
-    def hz(self, now: float) -> float:
-        while self.times and now - self.times[0] > self.window_s:
-            self.times.popleft()
-        if len(self.times) < 2:
-            return 0.0
-        span = max(now - self.times[0], self.times[-1] - self.times[0])
-        return (len(self.times) - 1) / span if span > 0 else 0.0
-
-
-class Stats:
-    """Diagnostics counters and timings; updated by the callbacks and the worker thread."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.received = 0
-        self.processed = 0
-        self.dropped = 0
-        self.skipped = 0
-        self.decode_errors = 0
-        self.errors = 0
-        self.last_error = ''
-        self.input_rate = _Rate()
-        self.output_rate = _Rate()
-        self.infer_ms: Deque[float] = deque(maxlen=100)
-        self.process_ms: Deque[float] = deque(maxlen=100)
-        self.node_latency_ms: Deque[float] = deque(maxlen=100)
-        self.stamp_latency_ms: Deque[float] = deque(maxlen=100)
-        self.segment_ms: Deque[float] = deque(maxlen=100)
-        self.first_latency_ms: Deque[float] = deque(maxlen=100)
-        self.ground_ms: Deque[float] = deque(maxlen=100)
-        self.ground_skipped = 0
-        self.ground_skip_reason = ''
-        self.obstacle_points = 0
-        self.free_points = 0
-        #: fusion -> weight_stats() of the last segmented frame's BAFF weight map.
-        self.weights: Dict[str, Dict[str, Any]] = {}
-
-    def snapshot(self) -> Dict[str, Any]:
-        """Return a consistent copy of the counters plus rates and median/p99 timings."""
-        now = time.monotonic()
-        with self.lock:
-            snap: Dict[str, Any] = {
-                'frames_received': self.received, 'frames_processed': self.processed,
-                'frames_dropped': self.dropped, 'frames_skipped': self.skipped,
-                'decode_errors': self.decode_errors, 'errors': self.errors,
-                'last_error': self.last_error,
-                'input_hz': self.input_rate.hz(now), 'processed_hz': self.output_rate.hz(now),
-                'ground_skipped': self.ground_skipped,
-                'ground_skip_reason': self.ground_skip_reason,
-                'obstacle_points': self.obstacle_points, 'free_points': self.free_points,
-            }
-            series = {'infer_ms': self.infer_ms, 'segment_ms': self.segment_ms,
-                      'process_ms': self.process_ms,
-                      'first_output_latency_ms': self.first_latency_ms,
-                      'node_latency_ms': self.node_latency_ms,
-                      'stamp_latency_ms': self.stamp_latency_ms, 'ground_ms': self.ground_ms}
-            for name, values in series.items():
-                arr = np.asarray(values, np.float64)
-                snap[name] = float(np.median(arr)) if arr.size else 0.0
-                snap[name.replace('_ms', '_p99_ms')] = (float(np.percentile(arr, 99))
-                                                        if arr.size else 0.0)
-            for fusion, w in self.weights.items():
-                # Strings: three decimals (a std of 0.010 must not read as 0.01 or 0.00);
-                # hist: fraction of the map's pixels in each tenth of [0, 1], lowest first.
-                key = f'weights_stride{fusion}'
-                for stat in ('min', 'mean', 'max', 'std'):
-                    snap[f'{key}_{stat}'] = f'{w[stat]:.3f}'
-                snap[f'{key}_hist'] = ' '.join(f'{v:.3f}' for v in w['hist'])
-        return snap
-
-
 def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = None):
     """Load the Segmenter the node parameters ask for, through the engine's one entry point.
 
@@ -202,14 +91,15 @@ def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = No
     :func:`baff_ros.engine.models.load_segmenter`).
     """
     from baff_ros.engine import BackendOptions
-    from baff_ros.engine.models import load_segmenter
+    from baff_ros.engine.models import configure_threads, load_segmenter
 
-    return load_segmenter(params.model or None, params.model_config or None,
-                          backend=params.backend, input_size=params.network_size,
-                          output_size=params.output_size, log=log,
-                          options=BackendOptions(device=params.device,
-                                                 precision=params.precision,
-                                                 threads=params.threads, with_weights=True))
+    seg = load_segmenter(params.model or None, params.model_config or None,
+                         backend=params.backend, input_size=params.network_size,
+                         output_size=params.output_size, log=log,
+                         options=BackendOptions(device=params.device, precision=params.precision,
+                                                threads=params.threads, with_weights=True))
+    configure_threads(seg, params.threads)  # the node owns its process
+    return seg
 
 
 class Pipeline:
@@ -240,8 +130,7 @@ class Pipeline:
         self._camera_info: Any = None
         #: Where the camera pose comes from; None: the static camera_* parameters.
         self.pose_lookup: Optional[PoseLookup] = None
-        self._projector: Optional[ground.GroundProjector] = None
-        self._projector_key: Optional[tuple] = None
+        self.ground = GroundStage(self.stats, self.log)
         self._cond = threading.Condition()
         self._pending: Optional[Tuple[Any, float]] = None
         self._ready: Optional[Job] = None
@@ -270,8 +159,7 @@ class Pipeline:
 
     def output_keys(self) -> List[str]:
         """Every output key of the loaded model (images, camera_info, ground clouds, grid)."""
-        keys = [k for k in OUTPUTS if k != 'weights']
-        return keys + [weights_key(n) for n in self.fusion_names]
+        return output_keys(self.fusion_names)
 
     def start(self) -> None:
         """Load if needed and start the two worker threads (segment, publish)."""
@@ -336,12 +224,6 @@ class Pipeline:
     def _idle(self) -> bool:
         return self._pending is None and not self._in_flight()
 
-    @property
-    def busy(self) -> bool:
-        """Whether a frame is being segmented or published (or waits between the two)."""
-        with self._cond:
-            return self._in_flight()
-
     def wait_idle(self, timeout: float = 10.0) -> bool:
         """Wait until no frame is pending, in progress or being published; False on timeout."""
         deadline = time.monotonic() + timeout
@@ -361,7 +243,7 @@ class Pipeline:
             with self._cond:
                 while self._running and (self._pending is None or self._ready is not None):
                     self._cond.wait()
-                if not self._running:
+                if not self._running or self._pending is None:
                     return
                 msg, received = self._pending
                 self._pending = None
@@ -386,9 +268,9 @@ class Pipeline:
             with self._cond:
                 while self._running and self._ready is None:
                     self._cond.wait()
-                if not self._running:
-                    return
                 job = self._ready
+                if not self._running or job is None:
+                    return
                 self._ready = None
                 self._publishing = True
                 self._cond.notify_all()
@@ -444,9 +326,9 @@ class Pipeline:
             ImageCodecError: the frame is malformed.
         """
         t0 = time.monotonic()
-        job = Job(msg, t0 if received is None else received, t0)
-        job.wanted = [k for k in self.output_keys() if self.wants(k)]
-        job.image, job.order = decoded if decoded is not None else self.decode(msg)
+        wanted = [k for k in self.output_keys() if self.wants(k)]
+        image, order = decoded if decoded is not None else self.decode(msg)
+        job = Job(msg, t0 if received is None else received, t0, image, order, wanted)
         # With nobody listening, decoding still validates (and counts) the frame and
         # inference is skipped entirely - the cheapest way to idle.
         if job.wanted:
@@ -458,62 +340,45 @@ class Pipeline:
         """Stage 2: build every wanted output of a segmented frame and publish it.
 
         Outputs go out in :data:`PUBLISH_ORDER`: labels and the scaled CameraInfo first (what
-        navigation consumes), pictures for people last. Returns key -> message.
+        navigation consumes), pictures for people last. Returns key -> message; ``job.arrays``
+        then holds the array behind each image output (what a montage draws).
         """
         if job.result is None:
             self._count(job, time.monotonic())
             return {}
-        result, types, image, order = job.result, self.types, job.image, job.order
+        if self._lut is None:
+            raise RuntimeError('Pipeline.publish before load()')
+        result, types, p = job.result, self.types, self.params
         header = types.header(job.msg.header)
-        out_h, out_w = result.labels.shape
+        views = Views(result, job.image, self._lut, p.overlay_alpha, job.order, p.weights_scale)
         out: Dict[str, Any] = {}
-        color = None
         first = None
         scaled_info = None
         projection: Any = None
-        for key in sorted(job.wanted, key=_publish_rank):
+        for key in sorted(job.wanted, key=publish_rank):
             if key in ('camera_info',) + GROUND_OUTPUTS and scaled_info is None:
-                scaled_info = scale_camera_info(job.camera_info, image.shape[:2],
-                                                (out_h, out_w), header, types)
+                scaled_info = scale_camera_info(job.camera_info, job.image.shape[:2],
+                                                views.size, header, types)
             if key in GROUND_OUTPUTS:
                 if projection is None:
-                    projection = self._project(job, result, scaled_info) or False
+                    projection = self.ground.project(
+                        job.msg.header, result, scaled_info, p, self.projector(p),
+                        self.pose_lookup) or False
                 if projection is False:
                     continue
-                m = self._ground_msg(key, projection, header)
-            elif key == 'labels':
-                m = array_to_image(result.labels, 'mono8', header, types)
-            elif key == 'confidence':
-                m = array_to_image(result.confidence, 'mono8', header, types)
-            elif key in ('color', 'overlay'):
-                if color is None:
-                    from baff_ros.engine.visualize import colorize
-                    color = colorize(result.labels, self._lut)
-                if key == 'color':
-                    m = array_to_image(color, 'rgb8', header, types)
-                else:
-                    m = array_to_image(self._overlay(image, order, color), 'rgb8', header,
-                                       types)
+                m = ground_msg(key, projection, header, p, types)
             elif key == 'camera_info':
                 m = scaled_info
-            else:  # weights/stride<fusion>
-                m = self._weights_msg(result.weights[fusion_of(key)], (out_h, out_w), header)
+            else:
+                array, encoding = image_output(key, views, p)
+                job.arrays[key] = array
+                m = array_to_image(array, encoding, header, types)
             self.sink.publish(key, m)
             out[key] = m
             if first is None:
                 first = time.monotonic()
         self._count(job, time.monotonic(), first)
         return out
-
-    def process(self, msg: Any, received: Optional[float] = None) -> Dict[str, Any]:
-        """Segment one frame and publish every wanted output, in the calling thread.
-
-        Returns key -> message, in publishing order.
-
-        Raises:
-            ImageCodecError: the frame is malformed (nothing is published).
-        """
-        return self.publish(self.infer(msg, received))
 
     # -- ground projection -----------------------------------------------------------------
 
@@ -524,95 +389,7 @@ class Pipeline:
             ValueError: a role list names a class the model does not have.
         """
         names = tuple(self.segmenter.meta.class_names) if self.segmenter is not None else ()
-        key = (names, params.ground_traversable, params.ground_ignore, params.ground_stride,
-               params.ground_max_range, params.ground_min_confidence)
-        if key != self._projector_key or self._projector is None:
-            try:
-                roles = ground.role_table(names, ground.parse_names(params.ground_traversable),
-                                          ground.parse_names(params.ground_ignore))
-            except ground.GroundError as exc:
-                raise ValueError(f'parameters ground_traversable / ground_ignore: {exc}') \
-                    from None
-            config = ground.ProjectionConfig(params.ground_stride, params.ground_max_range,
-                                             params.ground_min_confidence)
-            self._projector, self._projector_key = ground.GroundProjector(roles, config), key
-        return self._projector
-
-    def static_pose(self) -> np.ndarray:
-        """``T_ground_camera`` from the camera_* parameters."""
-        p = self.params
-        return ground.pose_from_extrinsics(p.camera_height, p.camera_roll, p.camera_pitch,
-                                           p.camera_yaw, p.camera_x, p.camera_y)
-
-    def _skip_ground(self, reason: str) -> None:
-        with self.stats.lock:
-            self.stats.ground_skipped += 1
-            self.stats.ground_skip_reason = reason
-            count = self.stats.ground_skipped
-        if count <= 3 or count % 100 == 0:
-            self.log.warning(f'ground projection skipped ({count} so far): {reason}')
-
-    def _project(self, job: 'Job', result: Any, scaled_info: Any
-                 ) -> Optional[ground.Projection]:
-        """Project the labels onto the ground; None (counted) when there is no camera pose."""
-        t0 = time.perf_counter()
-        if self.pose_lookup is None:
-            pose = self.static_pose()
-        else:
-            pose = self.pose_lookup(job.msg.header)
-            if pose is None:
-                frame = job.msg.header.frame_id or '(empty frame_id)'
-                self._skip_ground(f'no transform from {frame} to {self.params.ground_frame} '
-                                  'at the image stamp')
-                return None
-        try:
-            camera = ground.CameraModel.from_camera_info(scaled_info)
-            projection = self.projector(self.params).project(result.labels, camera, pose,
-                                                             result.confidence)
-        except ground.GroundError as exc:  # an uncalibrated CameraInfo, a camera below ground
-            self._skip_ground(str(exc))
-            return None
-        with self.stats.lock:
-            self.stats.ground_ms.append((time.perf_counter() - t0) * 1e3)
-            self.stats.obstacle_points = len(projection.obstacle)
-            self.stats.free_points = len(projection.free)
-        return projection
-
-    def _ground_msg(self, key: str, projection: ground.Projection, header: Any) -> Any:
-        types = self.types
-        gheader = types.Header(stamp=types.Time(sec=int(header.stamp.sec),
-                                                nanosec=int(header.stamp.nanosec)),
-                               frame_id=self.params.ground_frame)
-        if key == 'obstacle_points':
-            return cloud_to_msg(projection.obstacle, gheader, types)
-        if key == 'free_points':
-            return cloud_to_msg(projection.free, gheader, types)
-        grid = ground.GridConfig(self.params.grid_resolution, self.params.grid_size)
-        return grid_to_msg(ground.rasterise(projection, grid), grid, gheader, types)
-
-    def _overlay(self, image: np.ndarray, order: str, color: np.ndarray) -> np.ndarray:
-        from baff_ros.engine.visualize import overlay
-
-        h, w = color.shape[:2]
-        if image.shape[:2] != (h, w):
-            image = cv2.resize(image, (w, h), interpolation=cv2.INTER_AREA)
-        if order == 'bgr':
-            image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
-        return overlay(image, color, self.params.overlay_alpha)
-
-    def _weights_msg(self, weight: np.ndarray, out_hw: Tuple[int, int], header: Any) -> Any:
-        from baff_ros.engine.visualize import weight_to_mono8
-
-        if self.params.weights_encoding == 'mono8':
-            # fixed (default): w x 255, comparable across frames; stretch: this frame's
-            # min..max over 0..255 (the range is in /diagnostics).
-            array, encoding = weight_to_mono8(weight, self.params.weights_scale), 'mono8'
-        else:
-            array, encoding = np.ascontiguousarray(weight, np.float32), '32FC1'
-        if self.params.weights_size == 'output' and array.shape != tuple(out_hw):
-            # Nearest keeps one value per BAFF block, aligned with the labels image.
-            array = cv2.resize(array, (out_hw[1], out_hw[0]), interpolation=cv2.INTER_NEAREST)
-        return array_to_image(array, encoding, header, self.types)
+        return self.ground.projector(params, names)
 
     def _count(self, job: 'Job', now: float, first: Optional[float] = None) -> None:
         stamp = job.msg.header.stamp
@@ -640,49 +417,12 @@ class Pipeline:
 
     # -- parameters and metadata -----------------------------------------------------------
 
-    def update_params(self, changes: Dict[str, Any]) -> NodeParams:
-        """Apply runtime-tunable parameter changes; ValueError (nothing changed) if invalid."""
-        new = self.params.with_changes(changes, runtime=True)
-        if self.segmenter is not None:
-            self.projector(new)
-        self.params = new
-        return self.params
-
     def label_info(self) -> Any:
         """vision_msgs/LabelInfo: train ID -> class name, 255 = unknown."""
-        t = self.types
         names = list(self.segmenter.meta.class_names) if self.segmenter is not None else []
-        classes = [t.VisionClass(class_id=i, class_name=str(n)) for i, n in enumerate(names)]
-        classes.append(t.VisionClass(class_id=UNKNOWN_LABEL, class_name='unknown'))
-        now = time.time()
-        header = t.Header(stamp=t.Time(sec=int(now), nanosec=int((now % 1) * 1e9)),
-                          frame_id='')
-        # threshold: no confidence threshold is applied to the labels (argmax everywhere).
-        return t.LabelInfo(header=header, class_map=classes, threshold=0.0)
+        return label_info_msg(names, self.types)
 
     def diagnostics(self, hardware_id: str = '') -> Any:
         """diagnostic_msgs/DiagnosticArray with one status for this node."""
-        t = self.types
-        snap = self.stats.snapshot()
-        level, message = messages.OK, 'segmenting'
-        if self.segmenter is None:
-            level, message = messages.STALE, 'inactive (no model loaded)'
-        elif snap['frames_received'] == 0:
-            level, message = messages.WARN, 'no input frames yet'
-        elif snap['input_hz'] == 0.0:
-            level, message = messages.WARN, 'no recent input frames'
-        elif snap['decode_errors'] or snap['errors']:
-            level, message = messages.WARN, f'segmenting; last error: {snap["last_error"]}'
-        values = {k: (f'{v:.2f}' if isinstance(v, float) else str(v)) for k, v in snap.items()}
-        if self.segmenter is not None:
-            h, w = self.segmenter.input_size
-            values['network_size'] = f'{h}x{w}'
-            values['backend'] = getattr(self.segmenter.backend, 'description', '')
-        now = time.time()
-        header = t.Header(stamp=t.Time(sec=int(now), nanosec=int((now % 1) * 1e9)),
-                          frame_id='')
-        status = t.DiagnosticStatus(
-            level=t.byte(level), name=f'{self.name}: segmentation', message=message,
-            hardware_id=hardware_id or self.params.device,
-            values=[t.KeyValue(key=k, value=v) for k, v in values.items()])
-        return t.DiagnosticArray(header=header, status=[status])
+        return diagnostics_array(self.types, self.stats, self.segmenter, self.name,
+                                 hardware_id or self.params.device)

@@ -25,7 +25,7 @@ import functools
 import signal
 import sys
 import traceback
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 from builtin_interfaces.msg import Time
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -47,8 +47,9 @@ from vision_msgs.msg import LabelInfo, VisionClass
 
 from baff_ros.engine.ground import pose_from_transform
 from baff_ros.ros.messages import MessageTypes
+from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline, weights_key
+from baff_ros.ros.pipeline import Pipeline
 
 #: Jazzy's generated messages copy a uint8[] field twice (the constructor makes an array('B'),
 #: then the setter copies it again) unless built with check_fields=True, where the setter keeps
@@ -203,14 +204,26 @@ class SegmentationNode(LifecycleNode):
     # changing the profile object it is given - a shared one would carry one topic's overrides
     # over to every topic created after it.
 
+    def _checked_params(self) -> NodeParams:
+        """Return the parameters on_configure read (RuntimeError before it ran)."""
+        if self.params is None:
+            raise RuntimeError('the node has no parameters yet (not configured)')
+        return self.params
+
+    def _configured(self) -> Tuple[NodeParams, Pipeline]:
+        """Return the parameters and pipeline that on_configure made (RuntimeError before)."""
+        if self.pipeline is None:
+            raise RuntimeError('the node is not configured')
+        return self._checked_params(), self.pipeline
+
     def _output_qos(self) -> QoSProfile:
-        p = self.params
+        p = self._checked_params()
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.output_qos_depth,
                           reliability=_reliability(p.output_qos_reliability))
 
     def _input_qos(self) -> QoSProfile:
         # REP-2003: sensor data QoS for camera input (best effort, keep last, small depth).
-        p = self.params
+        p = self._checked_params()
         return QoSProfile(history=HistoryPolicy.KEEP_LAST, depth=p.image_qos_depth,
                           reliability=_reliability(p.image_qos_reliability))
 
@@ -242,32 +255,32 @@ class SegmentationNode(LifecycleNode):
     @_transition
     def on_activate(self, state: State) -> TransitionCallbackReturn:
         """Load the model, subscribe, start the worker and diagnostics."""
-        p = self.params
-        self.pipeline.load()  # a missing or corrupt model -> FAILURE, logged with the reason
+        p, pipeline = self._configured()
+        pipeline.load()  # a missing or corrupt model -> FAILURE, logged with the reason
         opts = QoSOverridingOptions.with_default_policies()
-        for name in self.pipeline.fusion_names:
+        for name in pipeline.fusion_names:
             key = weights_key(name)
             if key not in self._pubs:  # one topic per fusion point: known once loaded
                 self._pubs[key] = self.create_lifecycle_publisher(
                     Image, output_topic(key), self._output_qos(), qos_overriding_options=opts)
         if p.ground_pose_source == 'tf':
             self._start_tf()
-        self.pipeline.start()
+        pipeline.start()
         if p.input_transport == 'compressed':
             topic, msg_type = 'image/compressed', CompressedImage
         else:
             topic, msg_type = 'image', Image
         self._subs.append(self.create_subscription(
-            msg_type, topic, self.pipeline.submit, self._input_qos(), qos_overriding_options=opts))
+            msg_type, topic, pipeline.submit, self._input_qos(), qos_overriding_options=opts))
         self._subs.append(self.create_subscription(
-            CameraInfo, 'camera_info', self.pipeline.set_camera_info, self._input_qos()))
+            CameraInfo, 'camera_info', pipeline.set_camera_info, self._input_qos()))
         self._timer = self.create_timer(
             p.diagnostics_period,
-            lambda: self._pubs[DIAGNOSTICS].publish(self.pipeline.diagnostics()))
+            lambda: self._pubs[DIAGNOSTICS].publish(pipeline.diagnostics()))
         # Last: activating the publishers cannot fail, so a failed activate leaves them inactive.
         result = super().on_activate(state)
-        self._pubs[LABEL_INFO].publish(self.pipeline.label_info())
-        outputs = ', '.join(self.pipeline.output_keys())
+        self._pubs[LABEL_INFO].publish(pipeline.label_info())
+        outputs = ', '.join(pipeline.output_keys())
         self.get_logger().info(f'active: {self.resolve_topic_name(topic)} -> {outputs}')
         return result
 
@@ -305,13 +318,13 @@ class SegmentationNode(LifecycleNode):
                 f"ground_pose_source 'tf' needs tf2_ros, which does not import ({exc}): the "
                 'ground outputs are skipped. Install tf2_ros (ros-$ROS_DISTRO-tf2-ros), or set '
                 "ground_pose_source:=static with the camera_* parameters.")
-            self.pipeline.pose_lookup = lambda header: None
+            self._configured()[1].pose_lookup = lambda header: None
             return
         # The listener's subscriptions are served by the node's executor; lookups wait (polling)
         # on the publishing thread, which is not one of the executor's.
         self._tf_buffer = Buffer()
         self._tf_listener = TransformListener(self._tf_buffer, self)
-        self.pipeline.pose_lookup = self._lookup_pose
+        self._configured()[1].pose_lookup = self._lookup_pose
 
     def _lookup_pose(self, header: Any) -> Optional[np.ndarray]:
         """``T_ground_camera`` at the image stamp (waits ground_tf_timeout); None without one."""

@@ -48,7 +48,8 @@ class BackendOptions:
     Attributes:
         device: ``'cpu'``, ``'cuda'`` or ``'cuda:N'``.
         precision: ``'fp32'`` or ``'fp16'`` (GPU backends), ``'int8'`` where supported.
-        threads: intra-op CPU threads, 0 = the runtime's default.
+        threads: intra-op CPU threads, 0 = the runtime's default (torch: process-wide, set
+            by :func:`baff_ros.engine.models.configure_threads`).
         with_weights: whether the BAFF weight maps are computed and returned.
         head: what the graph outputs, one of :data:`HEADS`.
         inter_threads: onnxruntime inter-op threads, 0 = default.

@@ -45,8 +45,8 @@ class TorchBackend(Backend):
             raise BackendError('fp16 needs a CUDA device on the torch backend')
         if options.onnx_file:
             raise BackendError('the torch backend cannot run an ONNX file; use onnxruntime')
-        if options.threads:
-            torch.set_num_threads(options.threads)
+        # options.threads: torch's thread pool is process-wide, so the entry points size it
+        # (baff_ros.engine.models.configure_threads), not a backend behind its caller's back.
         self.options = options
         self.device = torch.device(options.device)
         self.dtype = torch.float16 if options.precision == 'fp16' else torch.float32

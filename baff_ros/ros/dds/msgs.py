@@ -11,6 +11,7 @@
 # WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
 # See the License for the specific language governing permissions and
 # limitations under the License.
+# mypy: disable-error-code="type-arg,valid-type,assignment"
 """ROS 2 message types as Cyclone DDS IdlStructs, with the DDS names rmw_cyclonedds uses.
 
 Image and CompressedImage ``data`` is declared ``sequence[uint8]`` (so the XTypes type
@@ -25,6 +26,11 @@ Every field has the type of the rosidl IDL (``uint8`` is not ``byte``: IDL ``oct
 different XTypes kind that type-checking peers refuse to match); test/test_dds_idl.py compares
 these structs with the installed ``.idl`` files. :data:`TYPE_HASHES` holds the REP-2011 type
 hashes that ROS 2 Iron and newer advertise per endpoint.
+
+The field annotations are cyclonedds' IDL types (``sequence[uint8]``, ``array[float64, 9]``),
+runtime descriptors that type checkers read as malformed generics; the ``# mypy:`` line above
+turns off the three error codes they raise (type-arg, valid-type, assignment) in this module,
+which holds little besides the structs; every other check applies.
 """
 
 from dataclasses import dataclass, field
@@ -227,7 +233,7 @@ def _bytes_fast_path(cls: type, member: str = 'data') -> None:
     CDR (4-aligned uint32 length + octets) - checked against rosbags' CDR by
     test/test_dds_msgs.py, which also guards this use of cyclonedds internals.
     """
-    idl = cls.__idl__
+    idl = getattr(cls, '__idl__')  # set by IdlStruct's metaclass
     idl.populate()
     for machine in (idl.v1_machine, idl.v2_machine):
         machine.members_machines[member] = BytesMachine()
@@ -305,15 +311,8 @@ def type_hash_user_data(data_type: Any) -> bytes:
     return f'typehash={type_hash};'.encode() if type_hash else b''
 
 
-#: The pipeline's message table for DDS.
-DDS_TYPES = MessageTypes(
-    Time=Time, Header=Header, Image=Image, CompressedImage=CompressedImage,
-    CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
-    VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
-    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, PointField=PointField,
-    PointCloud2=PointCloud2, Point=Point, Quaternion=Quaternion, Pose=Pose,
-    MapMetaData=MapMetaData, OccupancyGrid=OccupancyGrid, byte=int, data=bytes,
-    int8_data=bytes)
+#: The pipeline's message table for DDS: the IdlStructs above, by name.
+DDS_TYPES = MessageTypes.from_classes(globals(), byte=int, data=bytes, int8_data=bytes)
 
 __all__: List[str] = ['CameraInfo', 'CompressedImage', 'DDS_TYPES', 'DiagnosticArray',
                       'DiagnosticStatus', 'Header', 'Image', 'KeyValue', 'LabelInfo',

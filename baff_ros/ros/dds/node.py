@@ -24,7 +24,7 @@ import time
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 from cyclonedds.core import Listener, Policy, Qos
-from cyclonedds.domain import DomainParticipant
+from cyclonedds.domain import Domain, DomainParticipant
 from cyclonedds.pub import DataWriter, Publisher
 from cyclonedds.sub import DataReader, Subscriber
 from cyclonedds.topic import Topic
@@ -32,8 +32,9 @@ from cyclonedds.util import duration
 
 from baff_ros.ros.dds import msgs
 from baff_ros.ros.dds.config import domain_from_env
+from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic
 from baff_ros.ros.params import NODE_NAME, NodeParams, resolve_name
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic, Pipeline
+from baff_ros.ros.pipeline import Pipeline
 
 #: Message type of each output key that is not an Image.
 OUTPUT_TYPES = {'camera_info': msgs.CameraInfo, 'obstacle_points': msgs.PointCloud2,
@@ -75,13 +76,21 @@ class RosDds:
         domain_id: DDS domain; default ROS_DOMAIN_ID.
         namespace: ROS namespace relative names resolve in.
         remaps: ``from -> to`` topic remappings (as ``--ros-args -r``).
+        config: Cyclone DDS XML configuration of the domain (e.g.
+            :func:`baff_ros.ros.dds.config.loopback_config`); None: Cyclone's own, from
+            ``CYCLONEDDS_URI``. Given, this must be the process's first participant in the
+            domain (Cyclone configures a domain once).
     """
 
     def __init__(self, domain_id: Optional[int] = None, namespace: str = '/',
-                 remaps: Optional[Mapping[str, str]] = None) -> None:
+                 remaps: Optional[Mapping[str, str]] = None, config: Optional[str] = None
+                 ) -> None:
         self.domain_id = domain_from_env() if domain_id is None else int(domain_id)
         self.namespace = namespace
         self.remaps = dict(remaps or {})
+        # Kept while the participant lives: the domain's configuration is this object's.
+        self.domain: Optional[Domain] = (Domain(self.domain_id, config) if config is not None
+                                         else None)
         # None once closed (see close).
         self.participant: Optional[DomainParticipant] = DomainParticipant(self.domain_id)
         self.publisher: Optional[Publisher] = Publisher(self.participant)
@@ -127,6 +136,7 @@ class RosDds:
         self.publisher = self.subscriber = None
         if participant is not None:
             participant.__del__()  # guarded: the later garbage collection does nothing more
+        self.domain = None
 
 
 class DdsNode:
@@ -139,15 +149,17 @@ class DdsNode:
         domain_id: DDS domain; default ROS_DOMAIN_ID.
         name: node name (diagnostics).
         logger: a logging.Logger; default ``baff_ros.node``.
+        segmenter: an existing Segmenter; default: loaded from ``params`` by :meth:`start`.
+        dds_config: Cyclone DDS XML for the domain (see :class:`RosDds`); None: Cyclone's own.
     """
 
     def __init__(self, params: NodeParams, namespace: str = '/',
                  remaps: Optional[Mapping[str, str]] = None, domain_id: Optional[int] = None,
                  name: str = NODE_NAME, logger: Optional[logging.Logger] = None,
-                 segmenter: Any = None) -> None:
+                 segmenter: Any = None, dds_config: Optional[str] = None) -> None:
         self.params = params
         self.log = logger or logging.getLogger('baff_ros.node')
-        self.dds = RosDds(domain_id, namespace, remaps)
+        self.dds = RosDds(domain_id, namespace, remaps, dds_config)
         self.pipeline = Pipeline(params, self, msgs.DDS_TYPES, segmenter, self.log, name)
         self._writers: Dict[str, DataWriter] = {}
         self._readers: List[DataReader] = []

@@ -22,7 +22,7 @@ import numpy as np
 from baff_ros.ros.dds import msgs
 from baff_ros.ros.dds.node import OUTPUT_TYPES, qos, RosDds
 from baff_ros.ros.image_codec import array_to_image
-from baff_ros.ros.pipeline import DIAGNOSTICS, LABEL_INFO, output_topic
+from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic
 
 _TYPES = {**OUTPUT_TYPES, LABEL_INFO: msgs.LabelInfo, DIAGNOSTICS: msgs.DiagnosticArray}
 
