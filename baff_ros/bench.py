@@ -127,6 +127,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
     Returns:
         A JSON-ready dict (see docs/benchmarks.md for the fields).
     """
+    from baff_ros.engine.models import configure_threads
     from baff_ros.engine.segmenter import Segmenter
     from baff_ros.export import parity_input
     from baff_ros.model.checkpoint import CheckpointMeta
@@ -198,6 +199,7 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
                             CheckpointMeta.default(cast(ModelConfig, net.cfg)))
                     sopts = BackendOptions(device=device, threads=threads, cache_dir=cache_dir)
                     seg = Segmenter.from_model(net, meta, bname, sopts, input_size=tuple(size))
+                    configure_threads(seg, threads)  # as the CLI and the node do
                     created.append(seg.backend)
                     runners.append(({**info, 'kind': 'segmenter', 'description':
                                      seg.backend.description},

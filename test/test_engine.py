@@ -193,3 +193,19 @@ def test_bad_inputs_raise(model, meta):
         Segmenter.from_model(model, meta, 'torch', input_size=(60, 128))
     with pytest.raises(ValueError, match='head'):
         BackendOptions(head='softmax')
+
+
+def test_configure_threads_gives_opencv_one_thread_beside_cpu_inference(model, meta, tmp_path):
+    from baff_ros.engine.models import configure_threads
+
+    before = cv2.getNumThreads()
+    try:
+        cv2.setNumThreads(2)
+        seg = Segmenter.from_model(model, meta, 'onnxruntime',
+                                   BackendOptions(cache_dir=str(tmp_path)), input_size=(64, 64))
+        configure_threads(seg, 0)
+        assert cv2.getNumThreads() == 1
+        # and the Segmenter still segments
+        assert seg(np.zeros((48, 80, 3), np.uint8)).labels.shape == (48, 80)
+    finally:
+        cv2.setNumThreads(before)

@@ -127,28 +127,16 @@ def labels_from_scores(scores: np.ndarray, factor: int) -> Tuple[np.ndarray, np.
                 # cv2.gemm: single pass, measured 1.5-2x faster than numpy's matmul here.
                 values = cv2.gemm(corners.reshape(-1, 4), corner_weights, 1.0, _NO_TERM,
                                   0.0).reshape(k, -1)
-                by_cell[r, c] = _argmax_planes(values).reshape(r.size, f, f)
+                # One GIL-free call (a class-plane loop would hand the GIL back and forth
+                # K times, stalling a publishing thread that runs beside inference).
+                best = cv2.reduceArgMax(values, 0)  # ties: the lowest class index
+                by_cell[r, c] = best.reshape(r.size, f, f).astype(np.uint8)
         labels[i] = cells.reshape((h + 1) * f, (w + 1) * f)[off:off + out_h, off:off + out_w]
         up = cv2.resize(prob, (out_w, out_h), interpolation=cv2.INTER_LINEAR)
         np.multiply(up, 255.0, out=up)
         np.clip(up, 0.0, 255.0, out=up)
         np.copyto(confidence[i], up, casting='unsafe')
     return labels, confidence
-
-
-def _argmax_planes(values: np.ndarray) -> np.ndarray:
-    """(K, P) -> (P,) uint8 index of the largest value, ties to the lowest index.
-
-    One contiguous pass per class plane: several times faster than ``argmax(axis=0)``.
-    """
-    top = values[0].copy()
-    best = np.zeros(values.shape[1], np.uint8)
-    greater = np.empty(values.shape[1], bool)
-    for c in range(1, values.shape[0]):
-        np.greater(values[c], top, out=greater)
-        np.maximum(top, values[c], out=top)
-        np.copyto(best, c, where=greater)
-    return best
 
 
 def _low_labels_and_prob(scores: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
