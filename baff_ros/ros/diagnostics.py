@@ -78,8 +78,8 @@ class Stats:
         self.ground_skip_reason = ''
         self.obstacle_points = 0
         self.free_points = 0
-        #: fusion -> weight_stats() of the last segmented frame's BAFF weight map.
-        self.weights: Dict[str, Dict[str, Any]] = {}
+        #: fusion -> the last segmented frame's BAFF weight map (native resolution).
+        self.weights: Dict[str, np.ndarray] = {}
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of the counters plus rates and median/p99 timings."""
@@ -105,13 +105,18 @@ class Stats:
                 snap[name] = float(np.median(arr)) if arr.size else 0.0
                 snap[name.replace('_ms', '_p99_ms')] = (float(np.percentile(arr, 99))
                                                         if arr.size else 0.0)
-            for fusion, w in self.weights.items():
+            maps = dict(self.weights)
+        if maps:
+            from baff_ros.engine.visualize import weight_stats
+
+            for fusion, weight in maps.items():
+                w = weight_stats(weight)
                 # Strings: three decimals (a std of 0.010 must not read as 0.01 or 0.00);
                 # hist: fraction of the map's pixels in each tenth of [0, 1], lowest first.
                 key = f'weights_stride{fusion}'
                 for stat in ('min', 'mean', 'max', 'std'):
                     snap[f'{key}_{stat}'] = f'{w[stat]:.3f}'
-                snap[f'{key}_hist'] = ' '.join(f'{v:.3f}' for v in w['hist'])
+                snap[f'{key}_hist'] = ' '.join(f'{v:.3f}' for v in w['hist'])  # type: ignore
         return snap
 
 

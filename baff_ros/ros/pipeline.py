@@ -394,11 +394,6 @@ class Pipeline:
     def _count(self, job: 'Job', now: float, first: Optional[float] = None) -> None:
         stamp = job.msg.header.stamp
         stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
-        weights = {}
-        if job.result is not None:
-            from baff_ros.engine.visualize import weight_stats
-            # Per frame, on the native block grid: a few hundred values, microseconds.
-            weights = {k: weight_stats(v) for k, v in job.result.weights.items()}
         s = self.stats
         with s.lock:
             s.processed += 1
@@ -407,7 +402,9 @@ class Pipeline:
             s.node_latency_ms.append((now - job.received) * 1e3)
             if job.result is not None:
                 s.infer_ms.append(job.result.timings_ms.get('infer', 0.0))
-                s.weights = weights
+                # The maps themselves (the result is not reused): their statistics are taken
+                # when a diagnostics message is built, not for every frame.
+                s.weights = dict(job.result.weights)
                 s.segment_ms.append(job.result.total_ms)
             if first is not None:
                 s.first_latency_ms.append((first - job.received) * 1e3)
