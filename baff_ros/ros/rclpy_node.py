@@ -154,7 +154,7 @@ class SegmentationNode(LifecycleNode):
         self.pipeline: Optional[Pipeline] = None
         self._pubs: Dict[str, Any] = {}
         self._subs: List[Any] = []
-        self._timer = None
+        self._timer: Optional[Any] = None
         self._tf_buffer = None
         self._tf_listener = None
 
@@ -412,7 +412,8 @@ def main(args: Optional[List[str]] = None) -> None:
     signal.signal(signal.SIGTERM, stop)
     try:
         # rclpy.init returns a context manager from Jazzy on, None on Humble.
-        with rclpy.init(args=args) or _ShutdownOnExit():
+        init: Any = rclpy.init  # typed as returning None on some distributions
+        with init(args=args) or _ShutdownOnExit():
             node = SegmentationNode()
             try:
                 if node.get_parameter('autostart').value:
