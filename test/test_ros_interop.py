@@ -112,8 +112,11 @@ def child_env(tmp_path: Path) -> Dict[str, str]:
 
 def dds_node(tmp_path: Path) -> Child:
     """``baff-ros node`` (the Cyclone DDS node) as a child process."""
-    # Static extrinsics (the DDS node has no TF); an untrained model is never confident.
-    ground = ['-p', 'ground_min_confidence:=0.0', '-p', 'camera_pitch:=0.2']
+    # Static extrinsics (the DDS node has no TF); an untrained model is never confident, and
+    # predicts whichever class its random weights favour (sky too): no class is left out, so
+    # every pixel below the horizon becomes a point.
+    ground = ['-p', 'ground_min_confidence:=0.0', '-p', 'camera_pitch:=0.2', '-p',
+              'ground_ignore:=']
     return Child([sys.executable, '-m', 'baff_ros.cli', 'node', '--ros-args', *TINY, *ground,
                   *REMAPS], tmp_path / 'dds_node.log', child_env(tmp_path))
 
