@@ -163,11 +163,10 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
         _note(f'bench {size[0]}x{size[1]}: creating runners ...', quiet)
         if model:
             from baff_ros.data.synth import render_scene
+            from baff_ros.data.transforms import normalize
 
             image = np.ascontiguousarray(render_scene((size[0], size[1]), 0)[0])
-            mean, std = (np.asarray(v, np.float32) for v in (model[1].mean, model[1].std))
-            batch = np.ascontiguousarray(
-                ((image / np.float32(255.0) - mean) / std).transpose(2, 0, 1)[None], np.float32)
+            batch = normalize(image, model[1].mean, model[1].std)[None]
         else:
             batch = parity_input(size)
             image = np.ascontiguousarray(

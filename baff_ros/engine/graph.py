@@ -80,14 +80,15 @@ class SegmentationGraph(nn.Module):
         low = None
         if self._has_scores:
             low, weights = getattr(self.model, 'forward_scores')(x)
-            if self.head == 'cells':
-                return (low, *(weights if self.with_weights else []))
-            # Sized from x.shape, so a traced export keeps dynamic H and W.
-            logits = F.interpolate(low, size=x.shape[-2:], mode='bilinear', align_corners=False)
         else:
             logits, weights = self.model(x), []
         if not self.with_weights:
             weights = []
+        if low is not None:
+            if self.head == 'cells':  # (a network without 1/8 scores runs 'exact' instead)
+                return (low, *weights)
+            # Sized from x.shape, so a traced export keeps dynamic H and W.
+            logits = F.interpolate(low, size=x.shape[-2:], mode='bilinear', align_corners=False)
         if self.head == 'logits':
             return (logits, *weights)
         labels = torch.argmax(logits, dim=1).to(torch.uint8)
