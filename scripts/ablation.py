@@ -239,7 +239,8 @@ def main(argv=None) -> int:
                    help='appended to every configuration\'s architecture (e.g. width_mult=0.35)')
     p.add_argument('--dry-run', action='store_true', help='print the training commands only')
     p.add_argument('--size', default='256x512', help='network input for evaluation')
-    p.add_argument('--out', default='docs/results.md', type=Path)
+    p.add_argument('--out', type=Path, metavar='FILE.md',
+                   help='also write the tables printed here to FILE.md (default: print only)')
     p.add_argument('--json', default='docs/results.json', type=Path)
     p.add_argument('--figure', default='docs/img/ablation_weights.png', type=Path)
     args = p.parse_args(argv)
@@ -301,13 +302,14 @@ def main(argv=None) -> int:
         'mean_miou': {f: mean(f) for f in by_fusion}}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_text(args.json, json.dumps(summary, indent=2) + '\n')
-    print(table)
-    print()
-    print('| run | fusion | seed | epochs | img/s | train min | val mIoU | val iIoU |')
-    print('|---|---|---:|---:|---:|---:|---:|---:|')
-    print(facts)
-    print()
-    print(config_table(runs))
+    report = '\n'.join([
+        table, '',
+        '| run | fusion | seed | epochs | img/s | train min | val mIoU | val iIoU |',
+        '|---|---|---:|---:|---:|---:|---:|---:|', facts, '', config_table(runs)])
+    print(report)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        write_text(args.out, report + '\n')
     if figure:
         print(f'\nfigure: {figure}')
     return 0

@@ -49,7 +49,7 @@ def main() -> int:
     from baff_ros.data.synth_camera import camera_info_fields, EXTRINSICS
     from baff_ros.engine import ground
     from baff_ros.engine.visualize import colorize, overlay
-    from baff_ros.ros.messages import CameraInfo
+    from baff_ros.ros.messages import plain_types
     from baff_ros.ros.params import NodeParams
     from baff_ros.ros.pipeline import make_segmenter
 
@@ -61,6 +61,7 @@ def main() -> int:
     ap.add_argument('--stride', type=int, default=4)
     ap.add_argument('--range', type=float, default=30.0, help='max range and view extent (m)')
     args = ap.parse_args()
+    CameraInfo = plain_types().CameraInfo
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     h, w = (int(v) for v in args.size.split('x'))
 

@@ -63,6 +63,6 @@ else
   echo "== pytest without ROS 2 (no ROS 2 environment sourced: its tests skip)"
 fi
 status=0
-"$py" -m pytest -q -rs "$@" test || status=$?
-"$py" -m pytest -q -rs "$@" test/ros || status=$?
+"$py" -m pytest -q -rs --durations=15 "$@" test || status=$?
+"$py" -m pytest -q -rs --durations=10 "$@" test/ros || status=$?
 exit $status

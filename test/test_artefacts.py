@@ -198,7 +198,8 @@ def test_bag_runs_without_torch(work):
 
 NODE_CORE = '''
 import numpy as np
-from baff_ros.ros import messages as m
+from baff_ros.ros.messages import plain_types
+m = plain_types()
 from baff_ros.ros.image_codec import array_to_image, image_to_array
 from baff_ros.ros.params import NodeParams
 from baff_ros.ros.pipeline import Pipeline

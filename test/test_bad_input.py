@@ -23,7 +23,9 @@ import pytest
 
 from baff_ros.cli import main
 from baff_ros.ros import image_codec as ic
-from baff_ros.ros.messages import PLAIN
+from baff_ros.ros.messages import plain_types
+
+PLAIN = plain_types()
 
 MODEL = ['--config', 'width_mult=0.35', '--size', '64x128']
 

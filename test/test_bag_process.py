@@ -98,7 +98,7 @@ class _Reader:
     def __init__(self, path):
         from rosbags.highlevel import AnyReader
 
-        from baff_ros.bag import register_vision_msgs
+        from baff_ros.ros.messages import register_vision_msgs
         ts = _typestore()
         register_vision_msgs(ts)
         self.by_topic = {}
@@ -146,7 +146,7 @@ def test_every_output_topic_stamped_like_its_frame(tmp_path, checkpoint, storage
 def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
     """Bag outputs are byte-identical to what the live node core publishes for the frame."""
     from baff_ros.ros.image_codec import image_to_array
-    from baff_ros.ros.messages import PLAIN
+    from baff_ros.ros.messages import plain_types
     from baff_ros.ros.pipeline import make_segmenter, Pipeline
 
     src = _make_bag(tmp_path / 'in')
@@ -166,7 +166,7 @@ def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
 
     seg = make_segmenter(params)
     sink = Sink()
-    live = Pipeline(params, sink, PLAIN, segmenter=seg)
+    live = Pipeline(params, sink, plain_types(), segmenter=seg)
     live.load()
     for i, (_, frame) in enumerate(got['/cam/image_raw']):
         live.set_camera_info(got['/cam/camera_info'][i][1])

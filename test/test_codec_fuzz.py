@@ -27,7 +27,9 @@ import numpy as np
 import pytest
 
 from baff_ros.ros import image_codec as ic
-from baff_ros.ros.messages import PLAIN
+from baff_ros.ros.messages import plain_types
+
+PLAIN = plain_types()
 
 ENCODINGS = (list(ic.PLAIN_ENCODINGS) + list(ic.YUV422_ENCODINGS) + list(ic.NV_ENCODINGS)
              + [f'bayer_{p}{d}' for p in ('rggb', 'bggr', 'gbrg', 'grbg') for d in (8, 16)]

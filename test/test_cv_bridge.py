@@ -33,7 +33,7 @@ cv_bridge = pytest.importorskip(
 from sensor_msgs.msg import CompressedImage, Image  # noqa: E402
 
 from baff_ros.ros import image_codec as ic  # noqa: E402
-from baff_ros.ros.rclpy_node import RCLPY_TYPES  # noqa: E402
+from baff_ros.ros.rclpy_messages import RCLPY_TYPES  # noqa: E402
 
 BRIDGE = cv_bridge.CvBridge()
 RNG = np.random.default_rng(20260521)

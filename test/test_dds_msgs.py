@@ -21,6 +21,7 @@ rosbags_typesys = pytest.importorskip('rosbags.typesys')
 
 from baff_ros.ros.dds import msgs  # noqa: E402
 from baff_ros.ros.dds.node import dds_topic_name, qos  # noqa: E402
+from baff_ros.ros.messages import message_typestore, plain_types, ROS_NAMES  # noqa: E402
 from baff_ros.ros.params import resolve_name  # noqa: E402
 
 
@@ -95,6 +96,28 @@ def test_camera_info_label_info_diagnostics_cdr_match_ros(typestore):
         values=[msgs.KeyValue(key='a', value='1')])])
     assert dds.serialize(use_version_2=False) == bytes(
         typestore.serialize_cdr(ros, 'diagnostic_msgs/msg/DiagnosticArray'))
+
+
+@pytest.mark.parametrize('name', sorted(ROS_NAMES))
+def test_plain_and_dds_tables_are_one_definition(name):
+    """Both tables come from the typestore: a message of each type gives the same CDR."""
+    fields = {'Header': dict(frame_id='cam'), 'Image': dict(encoding='mono8', data=b'\x01\x02'),
+              'CameraInfo': dict(d=[0.5, 0.25], k=[1.0] * 9),
+              'OccupancyGrid': dict(data=np.int8([-1, 0, 100]).tobytes()),
+              'DiagnosticStatus': dict(level=2, name='x'), 'LabelInfo': dict(threshold=0.5),
+              'Quaternion': dict(w=1.0)}.get(name, {})
+    plain = getattr(plain_types(), name)(**fields)
+    dds = getattr(msgs.DDS_TYPES, name)(**fields)
+    assert dds.serialize(use_version_2=False) == bytes(
+        message_typestore().serialize_cdr(plain, ROS_NAMES[name]))
+    assert msgs.TYPE_HASHES[ROS_NAMES[name]].startswith('RIHS01_')
+
+
+def test_plain_types_reject_unknown_fields_and_fill_the_rest():
+    info = plain_types().CameraInfo(width=640)
+    assert info.width == 640 and info.header.frame_id == '' and info.k.shape == (9,)
+    with pytest.raises(TypeError, match='widht'):
+        plain_types().CameraInfo(widht=640)
 
 
 def test_ros_names():

@@ -33,7 +33,9 @@ from baff_ros.engine.ground import (CameraModel, FREE, GridConfig, GroundError,
                                     ProjectionConfig, quaternion_from_matrix, rasterise,
                                     role_table)
 from baff_ros.ros.image_codec import scale_camera_info
-from baff_ros.ros.messages import CameraInfo
+from baff_ros.ros.messages import plain_types
+
+CameraInfo = plain_types().CameraInfo
 
 TOLERANCE_M = 1e-3
 W, H = 1280, 720

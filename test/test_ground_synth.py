@@ -32,7 +32,9 @@ from baff_ros.data.labels import CLASS_NAMES
 from baff_ros.data.synth_camera import camera_info_fields, EXTRINSICS, ground_to_world
 from baff_ros.engine.ground import (CameraModel, GroundProjector, intersect_ground,
                                     pose_from_extrinsics, ProjectionConfig, role_table)
-from baff_ros.ros.messages import CameraInfo
+from baff_ros.ros.messages import plain_types
+
+CameraInfo = plain_types().CameraInfo
 
 STRIDE = 2
 ROAD, SIDEWALK = CLASS_NAMES.index('road'), CLASS_NAMES.index('sidewalk')

@@ -19,10 +19,12 @@ import cv2
 import numpy as np
 import pytest
 
-from baff_ros.ros import messages as m
+from baff_ros.ros.messages import plain_types
 from baff_ros.ros.image_codec import (array_to_image, check_size, compressed_to_rgb,
                                       image_to_array, image_to_rgb, ImageCodecError, MAX_SIDE,
                                       rgb_to_compressed, scale_camera_info)
+
+m = plain_types()
 
 RNG = np.random.default_rng(0)
 
@@ -219,7 +221,7 @@ def test_camera_info_scaling_like_image_proc_resize():
     assert (out.width, out.height) == (320, 240)
     assert out.k[0] == 250 and out.k[2] == 160 and out.k[4] == 255 and out.k[5] == 120
     assert out.p[0] == 250 and out.p[2] == 160 and out.p[3] == -12.5 and out.p[6] == 120
-    assert out.k[8] == 1 and out.p[10] == 1 and out.d == [0.1, 0, 0, 0, 0]
+    assert out.k[8] == 1 and out.p[10] == 1 and list(out.d) == [0.1, 0, 0, 0, 0]
     assert out.header.frame_id == 'cam'
 
 

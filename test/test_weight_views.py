@@ -134,10 +134,10 @@ class Sink:
 
 def test_node_weights_scale_and_diagnostics_histogram(checkpoint):
     from baff_ros.ros.image_codec import array_to_image, image_to_array
-    from baff_ros.ros import messages as m
+    from baff_ros.ros.messages import plain_types
 
     img = np.random.default_rng(1).integers(0, 255, (64, 96, 3), np.uint8)
-    header = m.PLAIN.Header(stamp=m.PLAIN.Time(sec=1, nanosec=0), frame_id='cam')
+    header = plain_types().Header(stamp=plain_types().Time(sec=1, nanosec=0), frame_id='cam')
     msg = array_to_image(img, 'rgb8', header)
     pipe = Pipeline(NodeParams(model=str(checkpoint), weights_size='native'), Sink())
     pipe.load()

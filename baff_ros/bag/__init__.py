@@ -14,6 +14,6 @@
 """Offline rosbag2 processing: read camera frames, segment them, write the node's outputs."""
 
 from baff_ros.bag.reader import BagError, BagInput, ImageStream
-from baff_ros.bag.writer import BagOutput, register_vision_msgs
+from baff_ros.bag.writer import BagOutput
 
-__all__ = ['BagError', 'BagInput', 'BagOutput', 'ImageStream', 'register_vision_msgs']
+__all__ = ['BagError', 'BagInput', 'BagOutput', 'ImageStream']

@@ -31,39 +31,9 @@ import numpy as np
 from baff_ros.bag.reader import BagError, ImageStream, open_bag
 from baff_ros.bag.writer import BagOutput, check_output_apart
 from baff_ros.ros.image_codec import COMPRESSIBLE_ENCODINGS, image_to_compressed
+from baff_ros.ros.messages import MessageTypes
 
 log = logging.getLogger('baff_ros.bag')
-
-
-def rosbags_message_types(typestore) -> Any:
-    """Build a pipeline message table from the typestore's classes (so they serialise)."""
-    from baff_ros.ros.messages import MessageTypes
-
-    t = typestore.types
-
-    def camera_info(**fields: Any) -> Any:
-        # rosbags serialises float64[] fields from numpy arrays only.
-        for name in ('d', 'k', 'r', 'p'):
-            fields[name] = np.asarray(fields[name], np.float64)
-        return t['sensor_msgs/msg/CameraInfo'](**fields)
-
-    return MessageTypes(
-        Time=t['builtin_interfaces/msg/Time'], Header=t['std_msgs/msg/Header'],
-        Image=t['sensor_msgs/msg/Image'], CompressedImage=t['sensor_msgs/msg/CompressedImage'],
-        CameraInfo=camera_info,
-        RegionOfInterest=t['sensor_msgs/msg/RegionOfInterest'],
-        LabelInfo=t['vision_msgs/msg/LabelInfo'], VisionClass=t['vision_msgs/msg/VisionClass'],
-        DiagnosticArray=t['diagnostic_msgs/msg/DiagnosticArray'],
-        DiagnosticStatus=t['diagnostic_msgs/msg/DiagnosticStatus'],
-        KeyValue=t['diagnostic_msgs/msg/KeyValue'],
-        PointField=t['sensor_msgs/msg/PointField'], PointCloud2=t['sensor_msgs/msg/PointCloud2'],
-        Point=t['geometry_msgs/msg/Point'], Quaternion=t['geometry_msgs/msg/Quaternion'],
-        Pose=t['geometry_msgs/msg/Pose'], MapMetaData=t['nav_msgs/msg/MapMetaData'],
-        OccupancyGrid=t['nav_msgs/msg/OccupancyGrid'],
-        byte=int,
-        # uint8[] / int8[] fields are numpy arrays in rosbags: a view, no copy.
-        data=lambda b: np.frombuffer(b, np.uint8),
-        int8_data=lambda b: np.frombuffer(b, np.int8))
 
 
 def _latched_qos() -> list:
@@ -231,7 +201,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         try:
             seg = _TimedSegmenter(segmenter or make_segmenter(params, log.info))
             owned = segmenter is None
-            types = rosbags_message_types(bag.typestore)
+            types = MessageTypes.from_typestore(bag.typestore)
             pipes: Dict[str, Pipeline] = {}
             sinks: Dict[str, _BagSink] = {}
             for topic, stream in streams.items():

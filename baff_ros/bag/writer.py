@@ -22,6 +22,8 @@ import tempfile
 import threading
 from typing import Any, Callable, cast, Dict, Literal, Optional, Tuple
 
+from baff_ros.ros.messages import register_vision_msgs
+
 STORAGES = ('mcap', 'sqlite3')
 #: Output compression: none, or zstd chunk compression (mcap only: MCAP's own chunk
 #: compression, which every MCAP reader - ros2 bag, Foxglove, the mcap libraries - decodes).
@@ -64,28 +66,6 @@ def check_output_apart(src, dst) -> None:
         raise ValueError(f'{dst}: the output lies inside the input bag {src}')
     if d in s.parents:
         raise ValueError(f'{dst}: the output contains the input bag {src}')
-
-
-# vision_msgs is not in rosbags' built-in stores; these are its definitions (vision_msgs 4.x,
-# Humble and later), registered so LabelInfo can be written and decoded.
-VISION_MSGS_DEFS = {
-    'vision_msgs/msg/VisionClass': 'uint16 class_id\nstring class_name\n',
-    'vision_msgs/msg/LabelInfo': ('std_msgs/Header header\n'
-                                  'vision_msgs/VisionClass[] class_map\n'
-                                  'float32 threshold\n'),
-}
-
-
-def register_vision_msgs(typestore) -> None:
-    """Add vision_msgs VisionClass and LabelInfo to a rosbags typestore (idempotent)."""
-    from rosbags.typesys import get_types_from_msg
-
-    types = {}
-    for name, text in VISION_MSGS_DEFS.items():
-        if name not in typestore.types:
-            types.update(get_types_from_msg(text, name))
-    if types:
-        typestore.register(types)
 
 
 class BagOutput:

@@ -77,8 +77,10 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
+    blocks = (f'a block grid of {meta.config.block_grid} rows' if meta.config.block_grid else
+              f'block {meta.config.block_size}px')
     print(f"model: {meta.config.fusion} fusion, width {meta.config.width_mult}, "
-          f"{meta.config.num_classes} classes, block {meta.config.block_size}px")
+          f"{meta.config.num_classes} classes, {blocks}")
     print(f"params: {info['params']:,} (fusion {info['fusion_params']:,} = "
           f"{100 * info['fusion_params_share']:.3f} %)")
     print(f"FLOPs at {size[0]}x{size[1]}: {info['flops'] / 1e9:.2f} G (fusion "

@@ -15,12 +15,12 @@
 
 from typing import Any, Optional, Tuple
 
-from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.messages import MessageTypes, or_plain
 from baff_ros.ros.raw_image import check_size, ImageCodecError
 
 
 def scale_camera_info(info: Any, image_hw: Optional[Tuple[int, int]], out_hw: Tuple[int, int],
-                      header: Any = None, types: MessageTypes = PLAIN) -> Any:
+                      header: Any = None, types: Optional[MessageTypes] = None) -> Any:
     """Scale a CameraInfo to an image resized to ``out_hw``, as image_proc's resize node does.
 
     The intrinsics are first brought to the input image's pixel grid (ROI offset subtracted,
@@ -32,8 +32,9 @@ def scale_camera_info(info: Any, image_hw: Optional[Tuple[int, int]], out_hw: Tu
         image_hw: (height, width) of the image the info belongs to; None: from the info itself.
         out_hw: (height, width) of the output image.
         header: header for the result; default: a copy of ``info.header``.
-        types: the middleware's message table.
+        types: the middleware's message table (default: the ROS-free one).
     """
+    types = or_plain(types)
     bx, by = int(info.binning_x) or 1, int(info.binning_y) or 1
     roi = info.roi
     use_roi = int(roi.width) > 0 and int(roi.height) > 0

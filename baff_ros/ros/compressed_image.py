@@ -28,7 +28,7 @@ from typing import Any, List, Optional, Tuple
 import cv2
 import numpy as np
 
-from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.messages import MessageTypes, or_plain
 from baff_ros.ros.raw_image import (as_uint8_buffer, check_size, describe_image,
                                     image_to_array, ImageCodecError, in_order)
 
@@ -229,7 +229,7 @@ def read_image_file(path: Any) -> np.ndarray:
 
 
 def rgb_to_compressed(image: np.ndarray, header: Any, fmt: str = 'jpeg', quality: int = 90,
-                      color_order: str = 'rgb', types: MessageTypes = PLAIN) -> Any:
+                      color_order: str = 'rgb', types: Optional[MessageTypes] = None) -> Any:
     """Encode an HxWx3 uint8 image as an image_transport CompressedImage (jpeg or png)."""
     if fmt not in ('jpeg', 'png'):
         raise ImageCodecError(f"compressed format must be 'jpeg' or 'png', got {fmt!r}")
@@ -241,7 +241,7 @@ def rgb_to_compressed(image: np.ndarray, header: Any, fmt: str = 'jpeg', quality
 
 
 def _compressed(array: np.ndarray, encoding: str, fmt: str, quality: int, png_params: list,
-                header: Any, types: MessageTypes) -> Any:
+                header: Any, types: Optional[MessageTypes]) -> Any:
     """Encode a BGR or mono uint8 array as a CompressedImage from an ``encoding`` image.
 
     The ``format`` field follows compressed_image_transport (``"<encoding>; <fmt> compressed
@@ -253,6 +253,7 @@ def _compressed(array: np.ndarray, encoding: str, fmt: str, quality: int, png_pa
     if not ok:
         raise ImageCodecError(f'OpenCV could not encode {fmt}')
     target = 'bgr8' if array.ndim == 3 else 'mono8'
+    types = or_plain(types)
     return types.CompressedImage(header=header, format=f'{encoding}; {fmt} compressed {target}',
                                  data=types.data(buf.tobytes()))
 
@@ -261,7 +262,7 @@ def _compressed(array: np.ndarray, encoding: str, fmt: str, quality: int, png_pa
 COMPRESSIBLE_ENCODINGS = ('mono8', '8UC1', 'rgb8', 'bgr8', '8UC3')
 
 
-def image_to_compressed(msg: Any, fmt: str, types: MessageTypes = PLAIN,
+def image_to_compressed(msg: Any, fmt: str, types: Optional[MessageTypes] = None,
                         quality: int = 90) -> Any:
     """Encode an 8-bit Image message as an image_transport CompressedImage (jpeg or png).
 

@@ -21,7 +21,7 @@ message, through the adapter's message table.
 from collections import deque
 import threading
 import time
-from typing import Any, Deque, Dict
+from typing import Any, Deque, Dict, Optional
 
 import numpy as np
 
@@ -80,6 +80,35 @@ class Stats:
         self.free_points = 0
         #: fusion -> the last segmented frame's BAFF weight map (native resolution).
         self.weights: Dict[str, np.ndarray] = {}
+
+    def count_frame(self, stamp: Any, t0: float, received: float, result: Any, now: float,
+                    first: Optional[float] = None) -> None:
+        """Count a processed frame.
+
+        Args:
+            stamp: the input's header stamp.
+            t0, received: monotonic times processing started and the frame arrived.
+            result: its SegmentationResult, None when nobody listened.
+            now: monotonic time its last output went out.
+            first: monotonic time its first output went out, where known.
+        """
+        stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
+        with self.lock:
+            self.processed += 1
+            self.output_rate.tick(now)
+            self.process_ms.append((now - t0) * 1e3)
+            self.node_latency_ms.append((now - received) * 1e3)
+            if result is not None:
+                self.infer_ms.append(result.timings_ms.get('infer', 0.0))
+                # The maps themselves (the result is not reused): their statistics are taken
+                # when a diagnostics message is built, not for every frame.
+                self.weights = dict(result.weights)
+                self.segment_ms.append(result.total_ms)
+            if first is not None:
+                self.first_latency_ms.append((first - received) * 1e3)
+            if stamp_s > 0:
+                # Meaningful when the camera stamps with this machine's clock (not sim time).
+                self.stamp_latency_ms.append((time.time() - stamp_s) * 1e3)
 
     def snapshot(self) -> Dict[str, Any]:
         """Return a consistent copy of the counters plus rates and median/p99 timings."""

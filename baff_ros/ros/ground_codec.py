@@ -29,12 +29,12 @@ label  16     uint8   train ID
 rviz's PointCloud2 display (colour by ``label`` or ``confidence``) read it as it is.
 """
 
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
 from baff_ros.engine.ground import GridConfig, GroundCloud
-from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.messages import MessageTypes, or_plain
 
 #: sensor_msgs/PointField datatypes used here.
 UINT8, FLOAT32 = 2, 7
@@ -45,8 +45,9 @@ _FIELDS = (('x', 0, FLOAT32), ('y', 4, FLOAT32), ('z', 8, FLOAT32),
            ('confidence', 12, FLOAT32), ('label', 16, UINT8))
 
 
-def cloud_to_msg(cloud: GroundCloud, header: Any, types: MessageTypes = PLAIN) -> Any:
+def cloud_to_msg(cloud: GroundCloud, header: Any, types: Optional[MessageTypes] = None) -> Any:
     """sensor_msgs/PointCloud2 of a ground cloud (see the module docstring for the layout)."""
+    types = or_plain(types)
     n = len(cloud)
     points = np.zeros(n, POINT_DTYPE)
     points['x'] = cloud.xyz[:, 0]
@@ -73,8 +74,9 @@ def msg_to_points(msg: Any) -> np.ndarray:
 
 
 def grid_to_msg(cells: np.ndarray, grid: GridConfig, header: Any,
-                types: MessageTypes = PLAIN) -> Any:
+                types: Optional[MessageTypes] = None) -> Any:
     """nav_msgs/OccupancyGrid of :func:`baff_ros.engine.ground.rasterise`'s cells."""
+    types = or_plain(types)
     n = cells.shape[0]
     ox, oy = grid.origin
     info = types.MapMetaData(

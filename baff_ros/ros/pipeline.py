@@ -44,7 +44,7 @@ from baff_ros.ros.camera_info import scale_camera_info
 from baff_ros.ros.compressed_image import compressed_to_rgb
 from baff_ros.ros.diagnostics import diagnostics_array, RATE_WINDOW_S, Stats
 from baff_ros.ros.ground_stage import GroundStage, PoseLookup
-from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.messages import MessageTypes, or_plain
 from baff_ros.ros.outputs import (DIAGNOSTICS, fusion_of, ground_msg, image_output,
                                   label_info_msg, LABEL_INFO, output_keys, output_topic,
                                   publish_rank, PUBLISH_ORDER, TOPIC_PREFIX, UNKNOWN_LABEL,
@@ -114,12 +114,12 @@ class Pipeline:
         name: node name, for diagnostics.
     """
 
-    def __init__(self, params: NodeParams, sink: OutputSink, types: MessageTypes = PLAIN,
+    def __init__(self, params: NodeParams, sink: OutputSink, types: Optional[MessageTypes] = None,
                  segmenter: Any = None, logger: Any = None, name: str = 'baff_segmentation'
                  ) -> None:
         self.params = params
         self.sink = sink
-        self.types = types
+        self.types = or_plain(types)
         self.segmenter = segmenter
         # Only a Segmenter this pipeline created is closed by it; a given one is the caller's.
         self._owns_segmenter = segmenter is None
@@ -344,7 +344,8 @@ class Pipeline:
         then holds the array behind each image output (what a montage draws).
         """
         if job.result is None:
-            self._count(job, time.monotonic())
+            self.stats.count_frame(job.msg.header.stamp, job.t0, job.received, None,
+                                   time.monotonic())
             return {}
         if self._lut is None:
             raise RuntimeError('Pipeline.publish before load()')
@@ -377,7 +378,8 @@ class Pipeline:
             out[key] = m
             if first is None:
                 first = time.monotonic()
-        self._count(job, time.monotonic(), first)
+        self.stats.count_frame(job.msg.header.stamp, job.t0, job.received, job.result,
+                               time.monotonic(), first)
         return out
 
     # -- ground projection -----------------------------------------------------------------
@@ -390,27 +392,6 @@ class Pipeline:
         """
         names = tuple(self.segmenter.meta.class_names) if self.segmenter is not None else ()
         return self.ground.projector(params, names)
-
-    def _count(self, job: 'Job', now: float, first: Optional[float] = None) -> None:
-        stamp = job.msg.header.stamp
-        stamp_s = int(stamp.sec) + int(stamp.nanosec) * 1e-9
-        s = self.stats
-        with s.lock:
-            s.processed += 1
-            s.output_rate.tick(now)
-            s.process_ms.append((now - job.t0) * 1e3)
-            s.node_latency_ms.append((now - job.received) * 1e3)
-            if job.result is not None:
-                s.infer_ms.append(job.result.timings_ms.get('infer', 0.0))
-                # The maps themselves (the result is not reused): their statistics are taken
-                # when a diagnostics message is built, not for every frame.
-                s.weights = dict(job.result.weights)
-                s.segment_ms.append(job.result.total_ms)
-            if first is not None:
-                s.first_latency_ms.append((first - job.received) * 1e3)
-            if stamp_s > 0:
-                # Meaningful when the camera stamps with this machine's clock (not sim time).
-                s.stamp_latency_ms.append((time.time() - stamp_s) * 1e3)
 
     # -- parameters and metadata -----------------------------------------------------------
 

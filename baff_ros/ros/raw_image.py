@@ -20,12 +20,12 @@ is unavoidable (YUV, Bayer, alpha, 16 bit, byte swapping). Every malformed messa
 """
 
 import sys
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import cv2
 import numpy as np
 
-from baff_ros.ros.messages import MessageTypes, PLAIN
+from baff_ros.ros.messages import MessageTypes, or_plain
 
 #: Largest accepted side; a corrupt header would otherwise make us allocate gigabytes.
 MAX_SIDE = 16384
@@ -195,15 +195,16 @@ def in_order(array: np.ndarray, order: str, allow_bgr: bool) -> Tuple[np.ndarray
 
 
 def array_to_image(array: np.ndarray, encoding: str, header: Any,
-                   types: MessageTypes = PLAIN) -> Any:
+                   types: Optional[MessageTypes] = None) -> Any:
     """Build an Image message from an array (one copy into the message's buffer).
 
     Args:
         array: (H, W) or (H, W, C) array whose dtype and channels fit ``encoding``.
         encoding: one of :data:`OUTPUT_ENCODINGS`.
         header: the header to put in (used as-is; build it with ``types.header``).
-        types: the middleware's message table.
+        types: the middleware's message table (default: the ROS-free one).
     """
+    types = or_plain(types)
     if encoding not in OUTPUT_ENCODINGS:
         raise ImageCodecError(f'cannot encode {encoding!r}; supported: {OUTPUT_ENCODINGS}')
     channels, kind = PLAIN_ENCODINGS[encoding]

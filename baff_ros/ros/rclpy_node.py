@@ -20,17 +20,14 @@ publishers. With ``autostart: true`` the node walks itself to active on start, o
 lifecycle manager (or ``ros2 lifecycle set``) drives it.
 """
 
-from array import array
 import functools
 import signal
 import sys
 import traceback
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
-from builtin_interfaces.msg import Time
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from geometry_msgs.msg import Point, Pose, Quaternion
-from nav_msgs.msg import MapMetaData, OccupancyGrid
+from diagnostic_msgs.msg import DiagnosticArray
+from nav_msgs.msg import OccupancyGrid
 import numpy as np
 from rcl_interfaces.msg import (FloatingPointRange, IntegerRange, ParameterDescriptor,
                                 ParameterType, SetParametersResult)
@@ -40,48 +37,14 @@ from rclpy.lifecycle import Node as LifecycleNode
 from rclpy.lifecycle import State, TransitionCallbackReturn
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
 from rclpy.qos_overriding_options import QoSOverridingOptions
-from sensor_msgs.msg import (CameraInfo, CompressedImage, Image, PointCloud2, PointField,
-                             RegionOfInterest)
-from std_msgs.msg import Header
-from vision_msgs.msg import LabelInfo, VisionClass
+from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
+from vision_msgs.msg import LabelInfo
 
 from baff_ros.engine.ground import pose_from_transform
-from baff_ros.ros.messages import MessageTypes
 from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
 from baff_ros.ros.pipeline import Pipeline
-
-#: Jazzy's generated messages copy a uint8[] field twice (the constructor makes an array('B'),
-#: then the setter copies it again) unless built with check_fields=True, where the setter keeps
-#: an array('B') as it is: 0.45 instead of 1.6-1.9 ms for a 720p rgb8 Image. Humble's have no
-#: such option (their setter keeps an array('B') already).
-_IMAGE_CHECK_FIELDS = '_check_fields' in getattr(Image, '__slots__', ())
-
-
-def _image(**fields: Any) -> Image:
-    """sensor_msgs/Image with ``data`` copied once (bytes in, array('B') stored)."""
-    if _IMAGE_CHECK_FIELDS:
-        return Image(check_fields=True, **fields)
-    return Image(**fields)
-
-
-def _int8_array(data: bytes) -> array:
-    """int8 cell bytes -> array('b'), what an ``int8[]`` field keeps without a per-cell check."""
-    cells = array('b')
-    cells.frombytes(data)
-    return cells
-
-
-RCLPY_TYPES = MessageTypes(
-    Time=Time, Header=Header, Image=_image, CompressedImage=CompressedImage,
-    CameraInfo=CameraInfo, RegionOfInterest=RegionOfInterest, LabelInfo=LabelInfo,
-    VisionClass=VisionClass, DiagnosticArray=DiagnosticArray,
-    DiagnosticStatus=DiagnosticStatus, KeyValue=KeyValue, PointField=PointField,
-    PointCloud2=PointCloud2, Point=Point, Quaternion=Quaternion, Pose=Pose,
-    MapMetaData=MapMetaData, OccupancyGrid=OccupancyGrid,
-    # uint8[] fields get bytes: the constructors turn them into one array('B'). (Assigning
-    # bytes to .data afterwards would go through rosidl's per-element checks instead.)
-    byte=lambda v: bytes([v]), data=bytes, int8_data=_int8_array)
+from baff_ros.ros.rclpy_messages import RCLPY_TYPES
 
 #: Message type of each output key that is not an Image.
 OUTPUT_TYPES = {'camera_info': CameraInfo, 'obstacle_points': PointCloud2,
