@@ -105,7 +105,8 @@ setup(
         'onnx': ['onnx>=1.15', 'onnxruntime>=1.17', 'onnxscript>=0.1'],
         # instead of 'onnx' (both install the onnxruntime module): CUDA and TensorRT providers
         'onnx-gpu': ['onnx>=1.15', 'onnxruntime-gpu>=1.17', 'onnxscript>=0.1'],
-        'dds': ['cyclonedds>=0.10.5'],
+        # The DDS node generates its message types from rosbags' definitions.
+        'dds': ['cyclonedds>=0.10.5', 'rosbags>=0.10'],
         'bag': ['rosbags>=0.10', 'mcap>=1.1', 'mcap-ros2-support>=0.5'],
         'plot': ['matplotlib>=3.7'],
         # cityscapesScripts' own evaluation (csEvalPixelLevelSemanticLabeling), to cross-check

@@ -46,9 +46,10 @@ if [ -f "$fixtures/install.sh" ]; then
     bash "$fixtures/humble/install.sh"
   fi
   status=0
-  # -rs lists every skip with its reason; the ROS passes name each test (-v).
-  in_ros jazzy -q -rs "$@" test || status=$?
-  in_ros jazzy -v -rs "$@" test/ros || status=$?
+  # -rs lists every skip with its reason; the ROS passes name each test (-v); --durations
+  # lists the slowest tests (the suite should stay well under 15 minutes).
+  in_ros jazzy -q -rs --durations=15 "$@" test || status=$?
+  in_ros jazzy -v -rs --durations=10 "$@" test/ros || status=$?
   if [ -f /opt/ros/humble/setup.bash ]; then
     for t in "${humble_tests[@]}"; do
       in_ros humble -v -rs "$@" "$t" || status=$?

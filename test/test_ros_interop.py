@@ -94,6 +94,10 @@ class Child:
                 try:
                     self.proc.wait(timeout)
                 except subprocess.TimeoutExpired:
+                    # The stacks of a stuck child go to its log (baff-ros node dumps them on
+                    # SIGUSR1), then it is killed.
+                    self.proc.send_signal(signal.SIGUSR1)
+                    time.sleep(1.0)
                     self.proc.kill()
                     self.proc.wait(10)
         finally:

@@ -14,6 +14,7 @@
 """``baff-ros node``: the segmentation node over Cyclone DDS (ROS 2 wire-compatible, no ROS)."""
 
 import argparse
+import faulthandler
 import logging
 import signal
 import sys
@@ -80,6 +81,9 @@ def run(args: argparse.Namespace) -> int:
     stop = threading.Event()
     # SIGTERM (kill, systemd, launch) ends as cleanly as Ctrl-C.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # `kill -USR1 PID` writes every thread's stack to stderr (the node goes on): what a stuck
+    # node is doing.
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
     node = DdsNode(params, namespace=ros.namespace, remaps=ros.remaps, domain_id=args.domain,
                    name=ros.node_name, logger=logging.getLogger('baff_ros.node'),
                    dds_config=dds_config)
@@ -90,5 +94,10 @@ def run(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
-        node.close()
+        # A shutdown that takes over 10 s writes every thread's stack to stderr, once.
+        faulthandler.dump_traceback_later(10, exit=False)
+        try:
+            node.close()
+        finally:
+            faulthandler.cancel_dump_traceback_later()
     return 0
