@@ -56,7 +56,7 @@ def main(argv=None) -> int:
     from baff_ros.bag.process import process_bag
     from baff_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
     from baff_ros.ros.params import NodeParams
-    from baff_ros.ros.pipeline import make_segmenter
+    from baff_ros.engine.models import load_segmenter_for
 
     values = {'backend': args.backend, 'model': args.model}
     if args.outputs:
@@ -67,7 +67,7 @@ def main(argv=None) -> int:
         name, value = parse_param_override(item)
         values[name] = value
     params = NodeParams.from_dict(values)
-    seg = make_segmenter(params)
+    seg = load_segmenter_for(params)
     frames = []
     with BagInput(args.bag) as bag:
         topic = bag.streams[0].topic

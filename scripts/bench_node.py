@@ -133,14 +133,14 @@ def prepare_backend(ros_args: List[str]) -> str:
     every node starts alike (start-up time, RSS). Returns the backend's description.
     """
     from baff_ros.ros.params import load_params_file, NodeParams, parse_ros_args
-    from baff_ros.ros.pipeline import make_segmenter
+    from baff_ros.engine.models import load_segmenter_for
 
     ros = parse_ros_args(ros_args)
     values: Dict[str, Any] = {}
     for path in ros.params_files:
         values.update(load_params_file(path, ros.node_name))
     values.update(ros.params)
-    segmenter = make_segmenter(NodeParams.from_dict(values))
+    segmenter = load_segmenter_for(NodeParams.from_dict(values))
     try:
         return getattr(segmenter.backend, 'description', '')
     finally:

@@ -51,7 +51,7 @@ def main() -> int:
     from baff_ros.engine.visualize import colorize, overlay
     from baff_ros.ros.messages import plain_types
     from baff_ros.ros.params import NodeParams
-    from baff_ros.ros.pipeline import make_segmenter
+    from baff_ros.engine.models import load_segmenter_for
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--out', default=str(ROOT / 'docs' / 'img' / 'ground_bev.png'))
@@ -70,7 +70,7 @@ def main() -> int:
     cam = synth.Camera(h, w, horizon=h * 0.42)
     rgb, label_ids, _ = synth.render(world, cam, np.random.default_rng([args.seed, 0]))
     truth = synth.train_ids(label_ids)
-    seg = make_segmenter(NodeParams(model=args.model))
+    seg = load_segmenter_for(NodeParams(model=args.model))
     try:
         result = seg(rgb)
     finally:

@@ -145,9 +145,10 @@ def test_every_output_topic_stamped_like_its_frame(tmp_path, checkpoint, storage
 
 def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
     """Bag outputs are byte-identical to what the live node core publishes for the frame."""
+    from baff_ros.engine.models import load_segmenter_for
     from baff_ros.ros.image_codec import image_to_array
     from baff_ros.ros.messages import plain_types
-    from baff_ros.ros.pipeline import make_segmenter, Pipeline
+    from baff_ros.ros.pipeline import Pipeline
 
     src = _make_bag(tmp_path / 'in')
     params = _params(checkpoint)
@@ -164,7 +165,7 @@ def test_outputs_equal_the_node_core_and_the_segmenter(tmp_path, checkpoint):
         def publish(self, key, msg):
             self.msgs[key] = msg
 
-    seg = make_segmenter(params)
+    seg = load_segmenter_for(params)
     sink = Sink()
     live = Pipeline(params, sink, plain_types(), segmenter=seg)
     live.load()

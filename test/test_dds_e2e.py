@@ -59,10 +59,10 @@ def checkpoint(tmp_path_factory):
 @pytest.fixture(scope='module')
 def segmenter(checkpoint):
     from baff_ros.ros.params import NodeParams
-    from baff_ros.ros.pipeline import make_segmenter
+    from baff_ros.engine.models import load_segmenter_for
 
-    seg = make_segmenter(NodeParams(model=str(checkpoint), input_size=list(NET), threads=1,
-                                    output_size='network'))
+    seg = load_segmenter_for(NodeParams(model=str(checkpoint), input_size=list(NET), threads=1,
+                                        output_size='network'))
     yield seg
     seg.close()
 

@@ -25,7 +25,8 @@ from baff_ros.ros import messages
 from baff_ros.ros.messages import plain_types
 from baff_ros.ros.image_codec import array_to_image, image_to_array, rgb_to_compressed
 from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
-from baff_ros.ros.pipeline import make_segmenter, output_topic, Pipeline
+from baff_ros.engine.models import load_segmenter_for
+from baff_ros.ros.pipeline import output_topic, Pipeline
 
 m = plain_types()
 
@@ -51,7 +52,7 @@ class Sink:
 
 @pytest.fixture(scope='module')
 def segmenter():
-    seg = make_segmenter(NodeParams(**SMALL))
+    seg = load_segmenter_for(NodeParams(**SMALL))
     yield seg
     seg.close()
 
@@ -96,7 +97,7 @@ def test_all_outputs_match_the_segmenter(segmenter):
 
 
 def test_network_output_size_scales_camera_info(segmenter):
-    seg = make_segmenter(NodeParams(**SMALL, output_size='network'))
+    seg = load_segmenter_for(NodeParams(**SMALL, output_size='network'))
     try:
         pipe = Pipeline(NodeParams(**SMALL, output_size='network', weights_size='native',
                                    weights_encoding='32FC1'), Sink(), segmenter=seg)

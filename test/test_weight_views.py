@@ -22,7 +22,8 @@ from baff_ros.cli import main
 from baff_ros.engine.visualize import (weight_heatmap, weight_legend, weight_stats,
                                        weight_to_mono8)
 from baff_ros.ros.params import NodeParams
-from baff_ros.ros.pipeline import make_segmenter, Pipeline
+from baff_ros.engine.models import load_segmenter_for
+from baff_ros.ros.pipeline import Pipeline
 
 #: A map as the shipped model makes them: a few hundredths around 0.47.
 NARROW = np.linspace(0.42, 0.53, 32, dtype=np.float32).reshape(4, 8)
@@ -96,7 +97,7 @@ def test_montage_fixed_scale_keeps_a_narrow_map_dull():
 def test_segment_writes_fixed_scale_and_prints_the_range(tmp_path, checkpoint, capsys):
     img = np.random.default_rng(0).integers(0, 255, (64, 96, 3), np.uint8)
     cv2.imwrite(str(tmp_path / 'a.png'), img)
-    seg = make_segmenter(NodeParams(model=str(checkpoint)))
+    seg = load_segmenter_for(NodeParams(model=str(checkpoint)))
     ref = seg(img[..., ::-1].copy())
     seg.close()
     for scale in ('fixed', 'stretch'):

@@ -176,8 +176,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     """
     from baff_ros.progress import progress_bar
 
+    from baff_ros.engine.models import load_segmenter_for
     from baff_ros.ros.image_codec import ImageCodecError
-    from baff_ros.ros.pipeline import LABEL_INFO, make_segmenter, Pipeline
+    from baff_ros.ros.pipeline import LABEL_INFO, Pipeline
 
     try:
         check_output_apart(src, dst)
@@ -199,7 +200,7 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         owned = False
         stage1 = ThreadPoolExecutor(1, thread_name_prefix='baff_segment')
         try:
-            seg = _TimedSegmenter(segmenter or make_segmenter(params, log.info))
+            seg = _TimedSegmenter(segmenter or load_segmenter_for(params, log.info))
             owned = segmenter is None
             types = MessageTypes.from_typestore(bag.typestore)
             pipes: Dict[str, Pipeline] = {}

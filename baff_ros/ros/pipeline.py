@@ -34,11 +34,12 @@ from dataclasses import dataclass, field
 import logging
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, List, Optional, Protocol, Tuple
 
 import numpy as np
 
 from baff_ros.engine import ground
+from baff_ros.engine.models import load_segmenter_for
 from baff_ros.engine.visualize import Views
 from baff_ros.ros.camera_info import scale_camera_info
 from baff_ros.ros.compressed_image import compressed_to_rgb
@@ -53,7 +54,7 @@ from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
 from baff_ros.ros.raw_image import array_to_image, ImageCodecError, image_to_rgb
 
 #: Names other modules import from here: the node core's public face.
-__all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'make_segmenter', 'output_topic',
+__all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'output_topic',
            'OutputSink', 'Pipeline', 'PoseLookup', 'PUBLISH_ORDER', 'RATE_WINDOW_S', 'Stats',
            'TOPIC_PREFIX', 'UNKNOWN_LABEL', 'weights_key', 'WEIGHTS_PREFIX']
 
@@ -82,24 +83,6 @@ class OutputSink(Protocol):
 
     def publish(self, key: str, msg: Any) -> None:
         """Publish ``msg`` (built from the adapter's MessageTypes) on output ``key``."""
-
-
-def make_segmenter(params: NodeParams, log: Optional[Callable[[str], None]] = None):
-    """Load the Segmenter the node parameters ask for, through the engine's one entry point.
-
-    ``log`` gets one line naming what was loaded (see
-    :func:`baff_ros.engine.models.load_segmenter`).
-    """
-    from baff_ros.engine import BackendOptions
-    from baff_ros.engine.models import configure_threads, load_segmenter
-
-    seg = load_segmenter(params.model or None, params.model_config or None,
-                         backend=params.backend, input_size=params.network_size,
-                         output_size=params.output_size, log=log,
-                         options=BackendOptions(device=params.device, precision=params.precision,
-                                                threads=params.threads, with_weights=True))
-    configure_threads(seg, params.threads)  # the node owns its process
-    return seg
 
 
 class Pipeline:
@@ -147,7 +130,7 @@ class Pipeline:
         from baff_ros.engine.visualize import palette_lut
 
         if self.segmenter is None:
-            self.segmenter = make_segmenter(self.params, self.log.info)
+            self.segmenter = load_segmenter_for(self.params, self.log.info)
             self._owns_segmenter = True
         self._lut = palette_lut(self.segmenter.meta.palette)
         self.projector(self.params)  # unknown class names in the role lists fail here

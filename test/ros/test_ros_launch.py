@@ -287,7 +287,7 @@ def test_launch_autostart_outputs_params_qos_and_sigint(ros, ros_workspace, chec
                                                         tmp_path):
     """Autostart with namespace and remapping; every output, params, QoS, diagnostics, Ctrl-C."""
     from baff_ros.ros.params import NodeParams
-    from baff_ros.ros.pipeline import make_segmenter
+    from baff_ros.engine.models import load_segmenter_for
 
     ns = '/robot'
     params = write_params(tmp_path / 'params.yaml', ns, {
@@ -319,8 +319,8 @@ def test_launch_autostart_outputs_params_qos_and_sigint(ros, ros_workspace, chec
             assert (msg.height, msg.width) == tuple(NET), key
             assert msg.encoding == ('rgb8' if key in ('color', 'overlay') else 'mono8'), key
         # Labels equal to the Segmenter's on the same frame.
-        seg = make_segmenter(NodeParams(model=str(checkpoint), input_size=NET, threads=1,
-                                        output_size='network', backend='onnxruntime'))
+        seg = load_segmenter_for(NodeParams(model=str(checkpoint), input_size=NET, threads=1,
+                                            output_size='network', backend='onnxruntime'))
         try:
             expected = seg(rgb).labels
         finally:
