@@ -21,7 +21,7 @@ commands, the offline bag tool, the demo and both node adapters load through it.
 import os
 from pathlib import Path
 import sys
-from typing import Callable, List, Optional, Protocol, Tuple, TYPE_CHECKING
+from typing import Any, Callable, List, Optional, Tuple, TYPE_CHECKING
 
 from baff_ros.model.checkpoint import CheckpointError, CheckpointMeta
 from baff_ros.model.config import ModelConfig
@@ -165,49 +165,14 @@ def load_segmenter(model: Optional[str] = None, config: Optional[str] = None, *,
                                    input_size=input_size, output_size=output_size)
 
 
-class SegmenterParams(Protocol):
-    """What :func:`load_segmenter_for` reads: the node's parameters (``NodeParams``) have it."""
-
-    @property
-    def model(self) -> str:
-        """A model file or name; '' for the bundled default (or ``model_config``)."""
-
-    @property
-    def model_config(self) -> str:
-        """Architecture of an untrained model, when no model is given."""
-
-    @property
-    def backend(self) -> str:
-        """Inference runtime, ``auto`` or a backend name."""
-
-    @property
-    def network_size(self) -> Optional[Tuple[int, int]]:
-        """Network input (H, W); None for the model's own."""
-
-    @property
-    def output_size(self) -> str:
-        """``input`` or ``network``."""
-
-    @property
-    def device(self) -> str:
-        """``cpu``, ``cuda`` ..."""
-
-    @property
-    def precision(self) -> str:
-        """``fp32`` or ``fp16``."""
-
-    @property
-    def threads(self) -> int:
-        """CPU threads for inference (0: the runtime's default)."""
-
-
-def load_segmenter_for(params: SegmenterParams,
-                       log: Optional[Callable[[str], None]] = None) -> 'Segmenter':
+def load_segmenter_for(params: Any, log: Optional[Callable[[str], None]] = None) -> 'Segmenter':
     """Load the Segmenter a node's parameters ask for (node, bag, demo) and size its threads.
 
-    :func:`load_segmenter` with the parameters' model, backend, sizes, device, precision and
-    threads, the weight maps on; then :func:`configure_threads` (whoever runs a node owns its
-    process). ``log`` gets one line naming what was loaded.
+    :func:`load_segmenter` with the weight maps on and, from ``params`` (the node's
+    ``NodeParams`` or anything with these attributes): ``model`` ('' for the bundled default),
+    ``model_config``, ``backend``, ``network_size`` ((H, W) or None), ``output_size``,
+    ``device``, ``precision`` and ``threads``; then :func:`configure_threads` (whoever runs a
+    node owns its process). ``log`` gets one line naming what was loaded.
     """
     from baff_ros.engine.backends import BackendOptions
 
