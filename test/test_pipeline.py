@@ -24,6 +24,7 @@ import pytest
 from baff_ros.ros import messages
 from baff_ros.ros.messages import plain_types
 from baff_ros.ros.image_codec import array_to_image, image_to_array, rgb_to_compressed
+from baff_ros.ros.ground_stage import PoseUnavailable
 from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
 from baff_ros.engine.models import load_segmenter_for
 from baff_ros.ros.pipeline import output_topic, Pipeline
@@ -328,6 +329,14 @@ def test_ground_outputs(segmenter):
         snap['ground_skip_reason']
     values = {v.key: v.value for v in pipe.diagnostics().status[0].values}
     assert values['ground_skipped'] == '1'
+
+    # A lookup that knows why it has no pose says so (the rclpy node without tf2_ros).
+    def no_tf2(header):
+        raise PoseUnavailable('tf2_ros does not import')
+    pipe.pose_lookup = no_tf2
+    assert set(pipe.publish(pipe.infer(msg))) == {'labels', 'confidence'}
+    snap = pipe.stats.snapshot()
+    assert snap['ground_skipped'] == 2 and snap['ground_skip_reason'] == 'tf2_ros does not import'
 
 
 def test_ground_role_names_are_checked(segmenter):

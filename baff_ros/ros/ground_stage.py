@@ -32,6 +32,10 @@ from baff_ros.ros.params import NodeParams
 PoseLookup = Callable[[Any], Optional[np.ndarray]]
 
 
+class PoseUnavailable(Exception):
+    """Raised by a :data:`PoseLookup` with no pose for a frame; its message is the skip reason."""
+
+
 def static_pose(params: NodeParams) -> np.ndarray:
     """``T_ground_camera`` from the camera_* parameters."""
     p = params
@@ -93,7 +97,11 @@ class GroundStage:
             pose_lookup: where the pose comes from; None: the static camera_* parameters.
         """
         t0 = time.perf_counter()
-        pose = static_pose(params) if pose_lookup is None else pose_lookup(header)
+        try:
+            pose = static_pose(params) if pose_lookup is None else pose_lookup(header)
+        except PoseUnavailable as exc:
+            self.skip(str(exc))
+            return None
         if pose is None:
             frame = header.frame_id or '(empty frame_id)'
             self.skip(f'no transform from {frame} to {params.ground_frame} at the image stamp')

@@ -41,6 +41,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from vision_msgs.msg import LabelInfo
 
 from baff_ros.engine.ground import pose_from_transform
+from baff_ros.ros.ground_stage import PoseUnavailable
 from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
 from baff_ros.ros.pipeline import Pipeline
@@ -99,6 +100,12 @@ def _transition(callback: Callable[..., TransitionCallbackReturn]
                                         f'{cleanup_exc}')
             return TransitionCallbackReturn.FAILURE
     return wrapper
+
+
+def _no_tf2(error: str, header: Any) -> Optional[np.ndarray]:
+    """Pose lookup without tf2_ros: every frame's ground outputs are skipped, with the reason."""
+    raise PoseUnavailable(f"tf2_ros does not import ({error}): no camera pose from TF; set "
+                          "ground_pose_source:=static with the camera_* parameters")
 
 
 def _reliability(name: str) -> ReliabilityPolicy:
@@ -281,7 +288,7 @@ class SegmentationNode(LifecycleNode):
                 f"ground_pose_source 'tf' needs tf2_ros, which does not import ({exc}): the "
                 'ground outputs are skipped. Install tf2_ros (ros-$ROS_DISTRO-tf2-ros), or set '
                 "ground_pose_source:=static with the camera_* parameters.")
-            self._configured()[1].pose_lookup = lambda header: None
+            self._configured()[1].pose_lookup = functools.partial(_no_tf2, f'{exc}')
             return
         # The listener's subscriptions are served by the node's executor; lookups wait (polling)
         # on the publishing thread, which is not one of the executor's.
@@ -302,8 +309,9 @@ class SegmentationNode(LifecycleNode):
             t = buffer.lookup_transform(p.ground_frame, header.frame_id, stamp,
                                         Duration(seconds=p.ground_tf_timeout)).transform
         except Exception as exc:  # noqa: BLE001 - tf2 raises several kinds; all mean "none"
-            self.get_logger().debug(f'no camera transform: {exc}')
-            return None
+            raise PoseUnavailable(
+                f'no transform from {header.frame_id or "(empty frame_id)"} to '
+                f'{p.ground_frame} at the image stamp: {exc}') from exc
         return pose_from_transform((t.translation.x, t.translation.y, t.translation.z),
                                    (t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w))
 
