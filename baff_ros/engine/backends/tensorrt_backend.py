@@ -20,7 +20,6 @@ engine (seconds) instead of building it (minutes). int8 builds from the onnxrunt
 which avoids a dependency on pycuda/cuda-python.
 """
 
-import hashlib
 import os
 from pathlib import Path
 import re
@@ -138,7 +137,9 @@ class TensorRTBackend(Backend):
             onnx_path = Path(options.onnx_file)
             if not onnx_path.is_file():
                 raise BackendError(f'{onnx_path}: ONNX file not found')
-            source = hashlib.sha256(onnx_path.read_bytes()).hexdigest()[:16]
+            from baff_ros.engine.artefacts import file_sha256
+
+            source = file_sha256(onnx_path)[:16]
         else:
             from baff_ros.engine.graph import cached_onnx, model_hash
 
