@@ -18,8 +18,8 @@ Usage:
   python scripts/ablation.py --root DATA --launch RUNS [--configs NAME ...] [--seeds 0 1] \\
       [--epochs N] [--warmup-epochs N] [--crop HxW] [--batch-size N] [--max-iters N] \\
       [--model-config K=V,...] [--dry-run]
-  python scripts/ablation.py --root DATA --runs RUN_DIR [RUN_DIR ...] \\
-      [--out docs/results.md] [--json docs/results.json] [--figure docs/img/ablation_weights.png]
+  python scripts/ablation.py --root DATA --runs RUN_DIR [RUN_DIR ...] [--constant-w] \\
+      [--out FILE.md] [--json docs/results.json] [--figure docs/img/ablation_weights.png]
 
 ``--launch RUNS`` trains every configuration of :data:`CONFIGS` (or those named by
 ``--configs``) with every seed into ``RUNS/<config>_s<seed>``, one after the other (every
@@ -34,7 +34,12 @@ evaluated on the val split with ``baff-ros eval`` (the official Cityscapes metri
 object-size bucket, BAFF weight-map statistics), grouped by configuration (the ``<config>`` of
 ``<config>_s<seed>``; runs named otherwise by fusion), and reported per class side by side with
 the seeds, then per configuration as mean ± standard deviation over seeds. The figure shows the
-BAFF weight maps of the best BAFF run on a few val images.
+BAFF weight maps of the best BAFF run on a few val images, on the fixed 0-1 colour scale.
+
+``--constant-w`` also evaluates every BAFF run with its weight maps replaced by constants (the
+weight nets' head zeroed, its bias set to logit(c)): each fusion's mean w on the val split, 0.5,
+the shallow map only (c = 0.999) and the deep map only (c = 0.001). If the learned maps did
+anything beyond a fixed blend, their mIoU is above the per-fusion mean's.
 """
 
 import argparse
@@ -212,6 +217,39 @@ def weights_figure(run: Path, root: str, out: Path, n: int = 3, size=(256, 512))
     return write_image(out, cv2.cvtColor(np.concatenate(rows, axis=0), cv2.COLOR_RGB2BGR))
 
 
+#: ``--constant-w``: label -> the constant w (None: the run's mean w per fusion on val).
+CONSTANTS: Dict[str, Optional[float]] = {
+    'mean w': None, 'w = 0.5': 0.5, 'shallow only': 0.999, 'deep only': 0.001}
+
+
+def constant_w_row(run: Path, root: str, size: str, learned: Dict) -> Dict[str, float]:
+    """mIoU of a BAFF run with its weight maps replaced by each of :data:`CONSTANTS`."""
+    import math
+    import tempfile
+
+    import torch
+
+    from baff_ros.model.checkpoint import load_checkpoint, save_checkpoint
+    from baff_ros.model.config import fusion_points
+
+    row = {'learned': learned['miou']}
+    with tempfile.TemporaryDirectory(prefix='constant_w_') as tmp:
+        for label, c in CONSTANTS.items():
+            model, meta = load_checkpoint(run / 'final.safetensors')
+            for name, fusion in zip(fusion_points(model), model.fusions):
+                w = learned['weight_maps'][name]['mean'] if c is None else c
+                with torch.no_grad():
+                    fusion.weight_net.head.weight.zero_()
+                    fusion.weight_net.head.bias.fill_(math.log(w / (1 - w)))
+            path, out = Path(tmp) / 'model.safetensors', Path(tmp) / 'eval.json'
+            save_checkpoint(model, path, meta)
+            subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'eval', '--root', root,
+                            '--split', 'val', '--model', str(path), '--size', size,
+                            '--json', str(out)], check=True, capture_output=True)
+            row[label] = json.loads(out.read_text())['miou']
+    return row
+
+
 def fmt(v) -> str:
     """Format an IoU in per cent; missing as n/a."""
     return 'n/a' if v is None else f'{100 * v:.1f}'
@@ -239,6 +277,8 @@ def main(argv=None) -> int:
                    help='appended to every configuration\'s architecture (e.g. width_mult=0.35)')
     p.add_argument('--dry-run', action='store_true', help='print the training commands only')
     p.add_argument('--size', default='256x512', help='network input for evaluation')
+    p.add_argument('--constant-w', action='store_true',
+                   help='also evaluate each BAFF run with constant weight maps (see above)')
     p.add_argument('--out', type=Path, metavar='FILE.md',
                    help='also write the tables printed here to FILE.md (default: print only)')
     p.add_argument('--json', default='docs/results.json', type=Path)
@@ -300,12 +340,21 @@ def main(argv=None) -> int:
         'class_iou': r['eval']['class_iou'], 'size_buckets': r['eval'].get('size_buckets'),
         'weight_maps': r['eval'].get('weight_maps')} for r in runs],
         'mean_miou': {f: mean(f) for f in by_fusion}}
+    parts = [table, '',
+             '| run | fusion | seed | epochs | img/s | train min | val mIoU | val iIoU |',
+             '|---|---|---:|---:|---:|---:|---:|---:|', facts, '', config_table(runs)]
+    if args.constant_w:
+        rows = {r['run']: constant_w_row(run, args.root, args.size, r['eval'])
+                for run, r in zip(args.runs, runs) if r['fusion'] == 'baff'}
+        summary['constant_w'] = rows
+        labels = ['learned', *CONSTANTS]
+        parts += ['', '| run (mIoU %) | ' + ' | '.join(labels) + ' |',
+                  '|---|' + '---:|' * len(labels)]
+        parts += [f'| {name} | ' + ' | '.join(fmt(row[k]) for k in labels) + ' |'
+                  for name, row in rows.items()]
+    report = '\n'.join(parts)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     write_text(args.json, json.dumps(summary, indent=2) + '\n')
-    report = '\n'.join([
-        table, '',
-        '| run | fusion | seed | epochs | img/s | train min | val mIoU | val iIoU |',
-        '|---|---|---:|---:|---:|---:|---:|---:|', facts, '', config_table(runs)])
     print(report)
     if args.out is not None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
