@@ -68,11 +68,15 @@ def frame(n: int) -> np.ndarray:
 class Child:
     """A child process with its output in a log file; stopped with SIGINT, then killed."""
 
-    def __init__(self, cmd: List[str], log_path: Path, env: Dict[str, str]) -> None:
+    def __init__(self, cmd: List[str], log_path: Path, env: Dict[str, str],
+                 sigint: Any = signal.SIG_DFL) -> None:
         self.log_path = log_path
         self.log = open(log_path, 'w')
+        # SIGINT's disposition in the child: at default unless asked otherwise, whatever this
+        # process inherited (a test run in the background has it ignored).
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env,
-                                     cwd=ROOT)
+                                     cwd=ROOT,
+                                     preexec_fn=lambda: signal.signal(signal.SIGINT, sigint))
 
     def text(self) -> str:
         return self.log_path.read_text(errors='replace')
@@ -112,6 +116,16 @@ def child_env(tmp_path: Path) -> Dict[str, str]:
     env['ROS_LOG_DIR'] = str(tmp_path / 'ros_log')
     env['PYTHONUNBUFFERED'] = '1'
     return env
+
+
+def test_the_dds_node_stops_on_sigint_even_when_it_inherits_sigint_ignored(tmp_path):
+    """As ros2 launch and supervisors stop it; a background shell leaves SIGINT ignored."""
+    from baff_ros.commands.node import READY_LINE
+
+    node = Child([sys.executable, '-m', 'baff_ros.cli', 'node', '--ros-args', *TINY, *REMAPS],
+                 tmp_path / 'dds_node.log', child_env(tmp_path), sigint=signal.SIG_IGN)
+    node.wait_for(READY_LINE, 90)
+    assert node.stop() == 0, node.text()
 
 
 def dds_node(tmp_path: Path) -> Child:

@@ -79,8 +79,12 @@ def run(args: argparse.Namespace) -> int:
     from baff_ros.ros.dds.node import DdsNode
 
     stop = threading.Event()
-    # SIGTERM (kill, systemd, launch) ends as cleanly as Ctrl-C.
-    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C and SIGTERM (kill, systemd, launch) both end the node cleanly. SIGINT gets a
+    # handler of its own, as rclpy nodes have: a process started in the background by a
+    # non-interactive shell (a launch script, CI) inherits SIGINT ignored, and would otherwise
+    # not stop on the SIGINT that ros2 launch and process supervisors send first.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
     # `kill -USR1 PID` writes every thread's stack to stderr (the node goes on): what a stuck
     # node is doing.
     faulthandler.register(signal.SIGUSR1, all_threads=True)
@@ -91,8 +95,6 @@ def run(args: argparse.Namespace) -> int:
         node.start()
         print(READY_LINE, file=sys.stderr, flush=True)
         node.spin(stop, args.duration)
-    except KeyboardInterrupt:
-        pass
     finally:
         # A shutdown that takes over 10 s writes every thread's stack to stderr, once.
         faulthandler.dump_traceback_later(10, exit=False)
