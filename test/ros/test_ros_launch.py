@@ -433,20 +433,44 @@ def test_launch_lifecycle_managed_compressed_input(ros, ros_workspace, checkpoin
         msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp, 10 ** 9)
         return msg
 
-    def lifecycle(transition: str, state: str) -> None:
+    def lifecycle_cli(transition: str, state: str) -> None:
         res = ros2(launch_env, 'lifecycle', 'set', node, transition)
         assert res.returncode == 0 and 'successful' in res.stdout.lower(), (
             f'{transition}: {res.stdout}{res.stderr}\n{launch.text()[-3000:]}')
         got = ros2(launch_env, 'lifecycle', 'get', node).stdout
         assert got.startswith(state), got
 
+    # The later transitions go through the same lifecycle services that `ros2 lifecycle`
+    # calls, from the peer: each CLI call costs about 4 s (a process, --spin-time 2).
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    change = peer.node.create_client(ChangeState, f'{node}/change_state')
+    get_state = peer.node.create_client(GetState, f'{node}/get_state')
+    transitions = {'configure': Transition.TRANSITION_CONFIGURE,
+                   'cleanup': Transition.TRANSITION_CLEANUP,
+                   'activate': Transition.TRANSITION_ACTIVATE,
+                   'deactivate': Transition.TRANSITION_DEACTIVATE}
+
+    def call(client, request):
+        assert client.wait_for_service(timeout_sec=30), client.srv_name
+        future = client.call_async(request)  # the peer's executor thread completes it
+        wait_for(future.done, 60, f'{client.srv_name} to answer', launch)
+        return future.result()
+
+    def lifecycle(transition: str, state: str) -> None:
+        request = ChangeState.Request()
+        request.transition.id = transitions[transition]
+        assert call(change, request).success, f'{transition}\n{launch.text()[-3000:]}'
+        assert call(get_state, GetState.Request()).current_state.label == state
+
     launch_env = ros_workspace
     try:
         wait_for(lambda: ros2(launch_env, 'lifecycle', 'get', node).stdout.startswith(
             'unconfigured'), 60, 'the node to wait unconfigured', launch)
         assert peer.node.count_publishers('/segmentation/labels') == 0
-        lifecycle('configure', 'inactive')
-        lifecycle('activate', 'active')
+        lifecycle_cli('configure', 'inactive')
+        lifecycle_cli('activate', 'active')
         stamp = peer.send_until(frame, ['labels', 'confidence', 'weights/stride8'], 60, launch)
         labels = peer.find('labels', stamp)
         assert (labels.height, labels.width) == CAM_HW  # output_size: input (the default)
