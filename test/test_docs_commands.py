@@ -122,7 +122,8 @@ SHRINK: Dict[str, Tuple[Dict[str, str], Dict[str, str]]] = {
                       {'--frames': '5', '--image': '120x160'}),
     # The pair at one seed, a few iterations: the launch, resume bookkeeping and the report.
     'ablation.py': ({'--epochs': '2', '--warmup-epochs': '1', '--crop': '64x128',
-                     '--batch-size': '2', '--size': '64x128'},
+                     '--batch-size': '2', '--size': '64x128', '--configs': 'skipnet baff',
+                     '--seeds': '0'},
                     {'--configs': 'skipnet baff', '--seeds': '0', '--max-iters': '2',
                      '--workers': '0', '--size': '64x128', '--model-config': 'width_mult=0.35',
                      '--json': 'ablation.json', '--figure': 'ablation.png'}),
@@ -222,6 +223,10 @@ def command_name(words: List[str]) -> str:
     return words[words.index('baff_ros.cli') + 1]  # torchrun ... -m baff_ros.cli CMD
 
 
+#: Options that take several values (argparse nargs='+'): SHRINK replaces all of them.
+MULTI_VALUE = ('--configs', '--seeds')
+
+
 def shrink(words: List[str], name: str) -> List[str]:
     """Apply SHRINK's small values to the command's options."""
     replace, add = SHRINK.get(name, ({}, {}))
@@ -231,8 +236,12 @@ def shrink(words: List[str], name: str) -> List[str]:
         word = words[i]
         if word in replace:
             out.append(word)
-            out.append(replace[word])
-            i += 2 if i + 1 < len(words) and not words[i + 1].startswith('--') else 1
+            out.extend(replace[word].split())
+            n = 1
+            while i + n < len(words) and not words[i + n].startswith('--') and (
+                    n == 1 or word in MULTI_VALUE):
+                n += 1
+            i += n
             continue
         out.append(word)
         i += 1
