@@ -168,14 +168,20 @@ def config_table(runs: List[Dict]) -> str:
     return '\n'.join(lines)
 
 
+def run_eval(model: Path, root: str, size: str, out: Path, quiet: bool = False) -> Dict:
+    """Run ``baff-ros eval`` of ``model`` on the val split of ``root``; its JSON, from ``out``."""
+    subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'eval', '--root', root, '--split',
+                    'val', '--model', str(model), '--size', size, '--json', str(out)],
+                   check=True, capture_output=quiet)
+    return json.loads(out.read_text())
+
+
 def evaluate_run(run: Path, root: str, size: str) -> Dict:
     """Run ``baff-ros eval`` on a run's final checkpoint (cached in RUN/eval_val.json)."""
     out = run / 'eval_val.json'
     # An evaluation from before size buckets existed is redone.
     if not out.is_file() or 'size_buckets' not in json.loads(out.read_text()):
-        cmd = [sys.executable, '-m', 'baff_ros.cli', 'eval', '--root', root, '--split', 'val',
-               '--model', str(run / 'final.safetensors'), '--size', size, '--json', str(out)]
-        subprocess.run(cmd, check=True)
+        return run_eval(run / 'final.safetensors', root, size, out)
     return json.loads(out.read_text())
 
 
@@ -241,12 +247,9 @@ def constant_w_row(run: Path, root: str, size: str, learned: Dict) -> Dict[str, 
                 with torch.no_grad():
                     fusion.weight_net.head.weight.zero_()
                     fusion.weight_net.head.bias.fill_(math.log(w / (1 - w)))
-            path, out = Path(tmp) / 'model.safetensors', Path(tmp) / 'eval.json'
+            path = Path(tmp) / 'model.safetensors'
             save_checkpoint(model, path, meta)
-            subprocess.run([sys.executable, '-m', 'baff_ros.cli', 'eval', '--root', root,
-                            '--split', 'val', '--model', str(path), '--size', size,
-                            '--json', str(out)], check=True, capture_output=True)
-            row[label] = json.loads(out.read_text())['miou']
+            row[label] = run_eval(path, root, size, Path(tmp) / 'eval.json', quiet=True)['miou']
     return row
 
 

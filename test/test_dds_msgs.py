@@ -113,6 +113,17 @@ def test_plain_and_dds_tables_are_one_definition(name):
     assert msgs.TYPE_HASHES[ROS_NAMES[name]].startswith('RIHS01_')
 
 
+def test_every_struct_is_a_declared_module_attribute_with_bytes_data():
+    assert set(ROS_NAMES) <= set(msgs.__annotations__)  # declared for type checkers
+    for name in ROS_NAMES:
+        assert getattr(msgs, name) is msgs.STRUCTS[name] is getattr(msgs.DDS_TYPES, name)
+    # Every uint8[] / int8[] field takes the one-block bytes path, both ways.
+    for name in ('Image', 'CompressedImage', 'PointCloud2', 'OccupancyGrid'):
+        cls = msgs.STRUCTS[name]
+        back = cls.deserialize(cls(data=b'\x01\xff').serialize(use_version_2=False))
+        assert back.data == b'\x01\xff' and isinstance(back.data, bytes), name
+
+
 def test_plain_types_reject_unknown_fields_and_fill_the_rest():
     info = plain_types().CameraInfo(width=640)
     assert info.width == 640 and info.header.frame_id == '' and info.k.shape == (9,)

@@ -28,12 +28,19 @@ from baff_ros.engine import ground
 from baff_ros.ros.diagnostics import Stats
 from baff_ros.ros.params import NodeParams
 
-#: Looks up ``T_ground_camera`` (4x4) for an image header; None when there is none (yet).
+#: Looks up ``T_ground_camera`` (4x4) for an image header; None when there is none (yet), or
+#: raises :class:`PoseUnavailable` to say why.
 PoseLookup = Callable[[Any], Optional[np.ndarray]]
 
 
 class PoseUnavailable(Exception):
     """Raised by a :data:`PoseLookup` with no pose for a frame; its message is the skip reason."""
+
+
+def no_transform(header: Any, ground_frame: str) -> str:
+    """Skip reason of a frame with no camera transform at its stamp."""
+    frame = header.frame_id or '(empty frame_id)'
+    return f'no transform from {frame} to {ground_frame} at the image stamp'
 
 
 def static_pose(params: NodeParams) -> np.ndarray:
@@ -103,8 +110,7 @@ class GroundStage:
             self.skip(str(exc))
             return None
         if pose is None:
-            frame = header.frame_id or '(empty frame_id)'
-            self.skip(f'no transform from {frame} to {params.ground_frame} at the image stamp')
+            self.skip(no_transform(header, params.ground_frame))
             return None
         try:
             camera = ground.CameraModel.from_camera_info(scaled_info)

@@ -41,7 +41,7 @@ from sensor_msgs.msg import CameraInfo, CompressedImage, Image, PointCloud2
 from vision_msgs.msg import LabelInfo
 
 from baff_ros.engine.ground import pose_from_transform
-from baff_ros.ros.ground_stage import PoseUnavailable
+from baff_ros.ros.ground_stage import no_transform, PoseUnavailable
 from baff_ros.ros.outputs import DIAGNOSTICS, LABEL_INFO, output_topic, weights_key
 from baff_ros.ros.params import NODE_NAME, NodeParams, ParamSpec, SCHEMA, SPECS
 from baff_ros.ros.pipeline import Pipeline
@@ -309,9 +309,7 @@ class SegmentationNode(LifecycleNode):
             t = buffer.lookup_transform(p.ground_frame, header.frame_id, stamp,
                                         Duration(seconds=p.ground_tf_timeout)).transform
         except Exception as exc:  # noqa: BLE001 - tf2 raises several kinds; all mean "none"
-            raise PoseUnavailable(
-                f'no transform from {header.frame_id or "(empty frame_id)"} to '
-                f'{p.ground_frame} at the image stamp: {exc}') from exc
+            raise PoseUnavailable(f'{no_transform(header, p.ground_frame)}: {exc}') from exc
         return pose_from_transform((t.translation.x, t.translation.y, t.translation.z),
                                    (t.rotation.x, t.rotation.y, t.rotation.z, t.rotation.w))
 

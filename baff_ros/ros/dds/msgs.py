@@ -68,6 +68,7 @@ def idl_struct(msgtype: str) -> type:
         return _BUILT[msgtype]
     annotations: Dict[str, Any] = {}
     defaults: Dict[str, Any] = {}
+    byte_members: List[str] = []
     for f in field_specs(message_typestore(), msgtype):
         element = idl_struct(f.type) if f.message else IDL_TYPES[f.type]
         if f.container == 'array':
@@ -77,8 +78,13 @@ def idl_struct(msgtype: str) -> type:
         elif f.container == 'sequence':
             annotations[f.name] = (_SEQUENCE[element, f.length] if f.length else
                                    _SEQUENCE[element])
-            defaults[f.name] = (b'' if f.type in ('uint8', 'int8') else
-                                dataclasses.field(default_factory=list))
+            if f.type in ('uint8', 'int8'):
+                # Serialised from/to bytes in one block (below). int8[] has the same CDR as
+                # uint8[] (uint32 length, then the octets), so grid cells go as bytes too.
+                byte_members.append(f.name)
+                defaults[f.name] = b''
+            else:
+                defaults[f.name] = dataclasses.field(default_factory=list)
         elif f.message:
             annotations[f.name] = element
             defaults[f.name] = dataclasses.field(default_factory=element)
@@ -93,6 +99,8 @@ def idl_struct(msgtype: str) -> type:
 
     cls: type = dataclasses.dataclass(pytypes.new_class(
         name, (IdlStruct,), {'typename': f'{pkg}::{sub}::dds_::{name}_'}, body))
+    for member in byte_members:
+        _bytes_fast_path(cls, member)
     _BUILT[msgtype] = cls
     return cls
 
@@ -113,7 +121,7 @@ def _bytes_fast_path(cls: type, member: str = 'data') -> None:
 #: IdlStruct of every message the node uses, by its name (``'Image'``); also module attributes.
 STRUCTS: Dict[str, type] = {name: idl_struct(msgtype) for name, msgtype in ROS_NAMES.items()}
 globals().update(STRUCTS)
-# The module attributes, declared for type checkers (test_dds_idl checks they are all here).
+# The module attributes, declared for type checkers (test_dds_msgs checks they are all here).
 Time: Any
 Header: Any
 Image: Any
@@ -133,9 +141,6 @@ Pose: Any
 MapMetaData: Any
 OccupancyGrid: Any
 
-for _name in ('Image', 'CompressedImage', 'PointCloud2', 'OccupancyGrid'):
-    # int8[] has the same CDR as uint8[] (uint32 length, then the octets): cells go as bytes.
-    _bytes_fast_path(STRUCTS[_name])
 
 #: REP-2011 type hashes (RIHS01) of these messages, as rosidl generates them for ROS 2 Jazzy
 #: (``<prefix>/share/<pkg>/msg/<Type>.json``), computed from the same definitions. rmw_cyclonedds
