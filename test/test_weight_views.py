@@ -164,8 +164,10 @@ def test_node_weights_scale_and_diagnostics_histogram(checkpoint):
 
 
 def test_demo_montage_scale_option(tmp_path, capsys):
-    """The demo's montage still: dull on the fixed scale, full range with --weights-scale."""
+    """The demo's montage still: the maps' own values on the fixed scale, full range stretched."""
     pytest.importorskip('rosbags')
+    from rosbags.highlevel import AnyReader
+
     tiles = {}
     for scale in ('fixed', 'stretch'):
         out = tmp_path / scale
@@ -178,7 +180,19 @@ def test_demo_montage_scale_option(tmp_path, capsys):
     colours = {s: {tuple(c) for c in t} for s, t in tiles.items()}
     lut = {tuple(inferno(v)): v for v in range(256)}
     levels = {s: sorted(lut[c] for c in cs if c in lut) for s, cs in colours.items()}
-    # The bundled model's maps span a few hundredths: a narrow band of the fixed scale ...
-    assert levels['fixed'][-1] - levels['fixed'][0] < 40
-    # ... and the full range when each map is stretched.
+    # The same frame's weight maps as the demo's bag has them (mono8, w * 255).
+    with AnyReader([tmp_path / 'fixed' / 'street_drive_segmented']) as reader:
+        conns = [c for c in reader.connections if '/weights/' in c.topic]
+        first = {}
+        for conn, _, raw in reader.messages(connections=conns):
+            first.setdefault(conn.topic, reader.deserialize(raw, conn.msgtype))
+            if len(first) == len(conns):
+                break
+    assert len(first) == 2
+    w = np.concatenate([np.frombuffer(bytes(m.data), np.uint8) for m in first.values()])
+    # On the fixed scale the montage's colours are the maps' own levels, no wider ...
+    assert abs(levels['fixed'][0] - int(w.min())) <= 1
+    assert abs(levels['fixed'][-1] - int(w.max())) <= 1
+    assert levels['fixed'][-1] - levels['fixed'][0] < 255
+    # ... and stretched, each map spans the whole scale.
     assert levels['stretch'][0] == 0 and levels['stretch'][-1] == 255
