@@ -34,7 +34,8 @@ evaluated on the val split with ``baff-ros eval`` (the official Cityscapes metri
 object-size bucket, BAFF weight-map statistics), grouped by configuration (the ``<config>`` of
 ``<config>_s<seed>``; runs named otherwise by fusion), and reported per class side by side with
 the seeds, then per configuration as mean ± standard deviation over seeds. The figure shows the
-BAFF weight maps of the best BAFF run on a few val images, on the fixed 0-1 colour scale.
+BAFF weight maps of the better run of the ``baff`` pair (the baseline, not the variants) on a
+few val images, on the fixed 0-1 colour scale.
 
 ``--constant-w`` also evaluates every BAFF run with its weight maps replaced by constants (the
 weight nets' head zeroed, its bias set to logit(c)): each fusion's mean w on the val split, 0.5,
@@ -76,6 +77,9 @@ CONFIGS: Dict[str, Tuple[str, List[str]]] = {
     'baff_ohem': ('fusion=baff', ['--ohem']),
     'skipnet_cw': ('fusion=add', ['--class-weights']),
     'baff_cw': ('fusion=baff', ['--class-weights']),
+    # The two knobs that helped, together: class weights (mIoU, small objects) and the weight
+    # nets at 10x the learning rate (maps that vary). Its baseline is ``skipnet_cw``.
+    'baff_cw_wlr10': ('fusion=baff', ['--class-weights', '--weight-net-lr-mult', '10']),
 }
 BASELINES = ('baff', 'skipnet')
 
