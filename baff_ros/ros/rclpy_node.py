@@ -297,7 +297,11 @@ class SegmentationNode(LifecycleNode):
         self._configured()[1].pose_lookup = self._lookup_pose
 
     def _lookup_pose(self, header: Any) -> Optional[np.ndarray]:
-        """``T_ground_camera`` at the image stamp (waits ground_tf_timeout); None without one."""
+        """``T_ground_camera`` at the image stamp (waits ground_tf_timeout).
+
+        Raises :class:`PoseUnavailable` with tf2's reason when there is none; returns None only
+        while the node holds no TF buffer (not configured).
+        """
         from rclpy.duration import Duration
         from rclpy.time import Time as RclTime
 
