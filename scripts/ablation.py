@@ -80,6 +80,10 @@ CONFIGS: Dict[str, Tuple[str, List[str]]] = {
     # The two knobs that helped, together: class weights (mIoU, small objects) and the weight
     # nets at 10x the learning rate (maps that vary). Its baseline is ``skipnet_cw``.
     'baff_cw_wlr10': ('fusion=baff', ['--class-weights', '--weight-net-lr-mult', '10']),
+    # The same with the weight nets' compact 3D conv at stride 2 (one strided stage fewer, the
+    # same block grid): what the weight nets cost at runtime, against what they give.
+    'baff_cw_wlr10_cs2': ('fusion=baff,compact_stride=2',
+                          ['--class-weights', '--weight-net-lr-mult', '10']),
 }
 BASELINES = ('baff', 'skipnet')
 

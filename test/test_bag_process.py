@@ -14,6 +14,8 @@
 """``baff-ros bag``: real bags in, real bags out, checked against the node core and an
 independent MCAP decoder."""
 
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -427,3 +429,28 @@ def test_compressed_outputs_are_standard_and_labels_lossless(tmp_path, checkpoin
     assert np.abs(rgb.mean((0, 1)) - ref.mean((0, 1))).max() < 3
     size = sum(f.stat().st_size for f in (tmp_path / 'z').glob('*.mcap'))
     assert size < sum(f.stat().st_size for f in (tmp_path / 'raw').glob('*.mcap')) / 3
+
+
+SAMPLE = Path(__file__).resolve().parents[1] / 'models' / 'samples' / 'street_drive'
+
+
+@pytest.mark.skipif(not (SAMPLE / 'metadata.yaml').is_file(), reason='sample drive not installed')
+def test_reduced_jpeg_decode_agrees_with_a_whole_decode_on_the_sample_drive(tmp_path):
+    """The sample drive's 1024x512 JPEG frames for the bundled 256x512 network: decoded at
+    1/2 scale (the network size itself) unless an overlay is wanted. Labels stay at 1024x512
+    and agree with a whole decode on at least 98.5 % of pixels per frame."""
+    outs = {}
+    for reduced in (True, False):
+        params = NodeParams.from_dict({'publish_overlay': False, 'publish_color': False,
+                                       'publish_weights': False, 'reduced_decode': reduced,
+                                       'threads': 1})
+        process_bag(SAMPLE, tmp_path / f'out_{reduced}', params, progress=False,
+                    copy_inputs=False)
+        outs[reduced] = [image_to_array(msg) for _, msg in
+                         _Reader(tmp_path / f'out_{reduced}').by_topic[
+                             '/camera/segmentation/labels']]
+    assert len(outs[True]) == len(outs[False]) == 30
+    agree = [np.mean(a == b) for a, b in zip(outs[True], outs[False])]
+    assert all(a.shape == (512, 1024) for a in outs[True])
+    assert min(agree) >= 0.985, agree
+    assert not all(a == 1.0 for a in agree)  # the two decodes did differ

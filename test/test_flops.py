@@ -55,10 +55,12 @@ def _conv(out_hw, in_ch, out_ch, k, groups=1):
     return 2 * out_hw[0] * out_hw[1] * out_ch * (in_ch // groups) * k * k
 
 
-def _weight_net(h, w, channels=19, hidden=8, block=8):
+def _weight_net(h, w, channels=19, hidden=8, block=8, compact_stride=1):
     """FLOPs of a WeightNet by hand: the folded 2x3x3 conv, the strided stages, the head."""
+    if compact_stride == 2:
+        h, w = (h + 1) // 2, (w + 1) // 2
     total = _conv((h, w), 2 * channels, hidden, 3)  # one 2D conv over cat(S, D)
-    for _ in range(int(math.log2(block))):
+    for _ in range(int(math.log2(block)) - (compact_stride - 1)):
         h, w = (h + 1) // 2, (w + 1) // 2
         total += _conv((h, w), hidden, hidden, 3, groups=hidden)  # depthwise 3x3, stride 2
         total += _conv((h, w), hidden, hidden, 1)  # pointwise
@@ -132,3 +134,21 @@ def test_summary_and_macs_and_the_model_untouched():
     assert model.training
     assert next(model.parameters()).device.type == 'cpu'
     assert all(torch.equal(before[k], v) for k, v in model.state_dict().items())
+
+
+#: BAFF with ``compact_stride=2`` (the bundled model's weight nets): HxW -> (FLOPs, of which BAFF).
+PINNED_CS2 = {(512, 1024): (5_877_275_648, 14_228_480), (1024, 2048): (23_509_102_592, 56_913_920)}
+
+
+@pytest.mark.parametrize('size', sorted(PINNED_CS2))
+def test_strided_compact_conv_counts(models, size):
+    model = build_model(ModelConfig(compact_stride=2))
+    flops = split_flops(model, size)
+    assert (flops['total'], flops['fusions']) == PINNED_CS2[size]
+    h, w = size
+    expected = (_weight_net(h // 16, w // 16, compact_stride=2)
+                + _weight_net(h // 8, w // 8, compact_stride=2))
+    assert flops['fusions'] == expected
+    assert flops['total'] - PINNED['skipnet', size][0] == expected
+    # A quarter of the weight nets' FLOPs or less: 0.24 % of the network instead of 0.96 %.
+    assert flops['fusions'] <= PINNED['baff', size][1] / 4

@@ -239,3 +239,52 @@ def test_check_size():
     check_size(1, MAX_SIDE)
     with pytest.raises(ImageCodecError):
         check_size(-1, 5)
+
+
+def _scene(h, w):
+    """A smooth picture (gradients and waves) that JPEG keeps close to itself."""
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([x * 255 // max(w - 1, 1), y * 255 // max(h - 1, 1),
+                    100 + 80 * np.sin(x / 23.0) * np.cos(y / 17.0)], axis=-1)
+    return rgb.astype(np.uint8)
+
+
+@pytest.mark.parametrize('hw,min_size,factor', [
+    ((512, 1024), (256, 512), 2),  # the sample drive at the bundled network size
+    ((512, 1024), (64, 128), 8),
+    ((512, 1024), (300, 600), 1),  # 1/2 would be smaller than the network: decode whole
+    ((499, 1001), (100, 200), 4),  # odd sides: ceil(499 / 4) = 125, ceil(1001 / 4) = 251
+])
+def test_jpeg_decodes_at_a_reduced_scale_that_still_covers_min_size(hw, min_size, factor):
+    from baff_ros.ros.compressed_image import compressed_size, reduced_factor
+
+    rgb = _scene(*hw)
+    msg = rgb_to_compressed(rgb, m.Header(frame_id='c'), fmt='jpeg', quality=95)
+    assert reduced_factor(hw, min_size) == factor
+    assert compressed_size(msg) == hw
+    small, order = compressed_to_rgb(msg, allow_bgr=False, min_size=min_size)
+    expected = (-(-hw[0] // factor), -(-hw[1] // factor))
+    assert order == 'rgb' and small.shape == (*expected, 3)
+    assert small.shape[0] >= min_size[0] and small.shape[1] >= min_size[1]
+    whole, _ = compressed_to_rgb(msg, allow_bgr=False)
+    assert whole.shape == (*hw, 3)
+    if hw[0] % factor or hw[1] % factor:
+        return  # a partial last block: no exact area resize to compare with
+    # libjpeg's scaled IDCT is close to an area (box) resize of the whole decode.
+    ref = cv2.resize(whole, (expected[1], expected[0]), interpolation=cv2.INTER_AREA)
+    err = np.abs(small.astype(int) - ref.astype(int))
+    assert err.mean() < 1.5
+
+
+def test_png_and_a_too_small_jpeg_decode_whole():
+    rgb = _scene(128, 256)
+    png = rgb_to_compressed(rgb, m.Header(frame_id='c'), fmt='png')
+    out, _ = compressed_to_rgb(png, allow_bgr=False, min_size=(16, 32))
+    assert np.array_equal(out, rgb)  # lossless, full size: OpenCV cannot scale a PNG decode
+    jpg = rgb_to_compressed(rgb, m.Header(frame_id='c'), fmt='jpeg')
+    assert compressed_to_rgb(jpg, min_size=(128, 256))[0].shape == (128, 256, 3)
+    assert compressed_to_rgb(jpg, min_size=(65, 64))[0].shape == (128, 256, 3)
+    # A reduced decode still refuses what a whole one refuses.
+    cut = m.CompressedImage(format='jpeg', data=bytes(jpg.data)[:len(jpg.data) // 2])
+    with pytest.raises(ImageCodecError, match='truncated JPEG'):
+        compressed_to_rgb(cut, min_size=(16, 32))

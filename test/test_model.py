@@ -177,8 +177,9 @@ def test_add_and_baff_share_all_non_fusion_weights():
     assert set(add) == {k for k in baff if not k.startswith('fusions.')}
 
 
-def test_gradients_reach_the_weight_net():
-    model = build_model(ModelConfig(width_mult=0.35)).train()
+@pytest.mark.parametrize('variant', [{}, {'block_grid': 4}, {'compact_stride': 2}])
+def test_gradients_reach_the_weight_net(variant):
+    model = build_model(ModelConfig(width_mult=0.35, **variant)).train()
     x = torch.randn(2, 3, 64, 128)
     target = torch.randint(0, 19, (2, 64, 128))
     F.cross_entropy(model(x), target).backward()

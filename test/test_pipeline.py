@@ -152,6 +152,52 @@ def test_compressed_input(segmenter):
     assert np.array_equal(image_to_array(out['labels']), segmenter(rgb).labels)
 
 
+def _street(h, w):
+    """A smooth frame (sky, horizon, road gradient), kept close by JPEG."""
+    y, x = np.mgrid[0:h, 0:w]
+    rgb = np.stack([90 + 60 * (y > h // 2) + x * 40 // w, 120 + y * 80 // h,
+                    200 - y * 120 // h], axis=-1)
+    return rgb.astype(np.uint8)
+
+
+def test_jpeg_decoded_at_reduced_scale_keeps_the_frame_size(segmenter):
+    # A 256x512 JPEG for a 64x128 network: decoded at 1/4 scale (64x128, the network input
+    # itself); labels, confidence and camera_info still at the frame's 256x512.
+    rgb = _street(256, 512)
+    header = m.Header(stamp=m.Time(sec=3, nanosec=0), frame_id='camera_optical')
+    comp = rgb_to_compressed(rgb, header, fmt='jpeg', quality=95)
+    sink = Sink(subscribed={'labels', 'confidence', 'camera_info'})
+    pipe = Pipeline(NodeParams(**SMALL, input_transport='compressed'), sink,
+                    segmenter=segmenter)
+    pipe.load()
+    pipe.set_camera_info(camera_info(w=512, h=256))
+    job = pipe.infer(comp)
+    assert job.image.shape == (64, 128, 3) and job.size == (256, 512)
+    out = pipe.publish(job)
+    assert (out['labels'].height, out['labels'].width) == (256, 512)
+    assert (out['confidence'].height, out['confidence'].width) == (256, 512)
+    assert (out['camera_info'].height, out['camera_info'].width) == (256, 512)
+    assert list(out['camera_info'].k) == list(camera_info(w=512, h=256).k)  # not rescaled
+    # The same frame decoded whole: the network sees an area-like vs a bilinear downscale;
+    # the labels agree almost everywhere.
+    whole_pipe = Pipeline(NodeParams(**SMALL, input_transport='compressed',
+                                     reduced_decode=False), Sink(subscribed={'labels'}),
+                          segmenter=segmenter)
+    whole_pipe.load()
+    whole = whole_pipe.infer(comp)
+    assert whole.image.shape == (256, 512, 3) and whole.size == (256, 512)
+    agree = np.mean(image_to_array(out['labels']) == whole.result.labels)
+    assert agree > 0.9
+    # An overlay at the frame's size needs the whole picture: decoded whole.
+    overlay = Pipeline(NodeParams(**SMALL, input_transport='compressed'),
+                       Sink(subscribed={'labels', 'overlay'}), segmenter=segmenter)
+    overlay.load()
+    assert overlay.infer(comp).image.shape == (256, 512, 3)
+    # PNG is never decoded at a reduced scale (OpenCV would decode it whole anyway).
+    png = rgb_to_compressed(rgb, header, fmt='png')
+    assert pipe.infer(png).image.shape == (256, 512, 3)
+
+
 def wait_for(predicate, timeout=30.0):
     deadline = time.monotonic() + timeout
     while not predicate():

@@ -53,8 +53,9 @@ class _TimedSegmenter:
         self._seg = segmenter
         self.times_ms: List[float] = []
 
-    def __call__(self, image: np.ndarray, color_order: str = 'rgb') -> Any:
-        result = self._seg(image, color_order=color_order)
+    def __call__(self, image: np.ndarray, color_order: str = 'rgb',
+                 input_hw: Optional[Tuple[int, int]] = None) -> Any:
+        result = self._seg(image, color_order=color_order, input_hw=input_hw)
         self.times_ms.append(result.total_ms)
         return result
 

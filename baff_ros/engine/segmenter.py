@@ -170,15 +170,26 @@ class Segmenter:
             confidence = cv2.resize(confidence, size, interpolation=cv2.INTER_LINEAR)
         return labels, confidence
 
-    def __call__(self, image: np.ndarray, color_order: str = 'rgb') -> SegmentationResult:
-        """Segment one HxWx3 uint8 image."""
+    def __call__(self, image: np.ndarray, color_order: str = 'rgb',
+                 input_hw: Optional[Tuple[int, int]] = None) -> SegmentationResult:
+        """Segment one HxWx3 uint8 image.
+
+        Args:
+            image: the frame.
+            color_order: ``rgb`` or ``bgr``.
+            input_hw: (height, width) of the frame ``image`` was decoded from, when it was
+                decoded at a reduced scale: with ``output_size='input'`` the outputs are at
+                this size. Default: ``image``'s own.
+        """
         t0 = time.perf_counter()
         batch = self.preprocess(image, color_order)
         t1 = time.perf_counter()
         labels, confidence, weights = self.backend.segment(batch)
         t2 = time.perf_counter()
-        out_hw = ((image.shape[0], image.shape[1]) if self.output_size == 'input'
-                  else self.input_size)
+        out_hw = self.input_size
+        if self.output_size == 'input':
+            src = input_hw if input_hw is not None else image.shape[:2]
+            out_hw = (int(src[0]), int(src[1]))
         labels, confidence = self._resize(labels[0], confidence[0], out_hw)
         wmaps = {name: np.ascontiguousarray(w[0, 0], np.float32)
                  for name, w in zip(self.fusion_names, weights)}

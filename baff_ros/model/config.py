@@ -57,6 +57,12 @@ class ModelConfig:
         fusion_channels: channels of the BAFF weight net's hidden layers.
         weight_upsample: how the block grid is brought back to the fused map's size;
             ``'nearest'`` keeps one weight per block (the paper's blocks).
+        compact_stride: in-plane stride of the weight net's compact 3D conv. 1 (default): the
+            conv runs at the fused map's resolution and ``log2(block_size)`` strided stages
+            follow. 2: the conv takes the first stride-2 step itself and one stage fewer
+            follows: the same block grid, about a third of the weight net's cost (its 3x3
+            conv over the stacked maps is most of it). Needs ``block_size`` >= 2 and no
+            ``block_grid``.
         in_channels: input image channels.
     """
 
@@ -68,6 +74,7 @@ class ModelConfig:
     fusion_channels: int = 8
     weight_upsample: str = 'nearest'
     in_channels: int = 3
+    compact_stride: int = 1
 
     def __post_init__(self) -> None:
         if not isinstance(self.num_classes, int) or self.num_classes < 1:
@@ -91,16 +98,26 @@ class ModelConfig:
                              f'got {self.weight_upsample!r}')
         if not isinstance(self.in_channels, int) or self.in_channels < 1:
             raise ValueError(f'in_channels must be a positive integer, got {self.in_channels!r}')
+        cs = self.compact_stride
+        if isinstance(cs, bool) or cs not in (1, 2):
+            raise ValueError(f'compact_stride must be 1 or 2, got {cs!r}')
+        if cs == 2 and (bs < 2 or bg):
+            raise ValueError('compact_stride=2 needs block_size >= 2 and block_grid=0 (the '
+                             'stride is the first step down to a fixed block grid), got '
+                             f'block_size={bs}, block_grid={bg}')
 
     def to_dict(self) -> Dict[str, Any]:
         """Plain-dict form, as stored in checkpoint metadata.
 
-        ``block_grid`` is written only when set: a fixed-block model's dict is the one earlier
-        versions wrote (and read), so its checkpoints and export cache keys stay the same.
+        ``block_grid`` and ``compact_stride`` are written only when not at their defaults: a
+        model without them has the dict earlier versions wrote (and read), so its checkpoints
+        and export cache keys stay the same.
         """
         data = asdict(self)
         if not data['block_grid']:
             del data['block_grid']
+        if data['compact_stride'] == 1:
+            del data['compact_stride']
         return data
 
     @classmethod

@@ -45,7 +45,8 @@ class BAFFSkipNet(nn.Module):
         if cfg.fusion == 'baff':
             self.fusions = nn.ModuleList(
                 BAFFusion(cfg.num_classes, cfg.fusion_channels, cfg.block_size,
-                          cfg.weight_upsample, cfg.block_grid) for _ in range(n_fusions))
+                          cfg.weight_upsample, cfg.block_grid, cfg.compact_stride)
+                for _ in range(n_fusions))
         else:
             self.fusions = nn.ModuleList(AddFusion() for _ in range(n_fusions))
         #: Every skip fusion, named by the reduction of the map it produces, deep to shallow.

@@ -33,11 +33,14 @@ from baff_ros.ros.raw_image import (as_uint8_buffer, check_size, describe_image,
                                     image_to_array, ImageCodecError, in_order)
 
 
-def compressed_to_rgb(msg: Any, allow_bgr: bool = True) -> Tuple[np.ndarray, str]:
+def compressed_to_rgb(msg: Any, allow_bgr: bool = True,
+                      min_size: Optional[Tuple[int, int]] = None) -> Tuple[np.ndarray, str]:
     """Decode a CompressedImage (jpeg, png, anything OpenCV reads) to HxWx3 uint8.
 
     ``format`` is image_transport's, e.g. ``'jpeg'`` or ``'rgb8; jpeg compressed bgr8'``;
-    compressedDepth streams are rejected since they are not colour images.
+    compressedDepth streams are rejected since they are not colour images. With ``min_size``
+    a JPEG may come back smaller than it is (see :func:`decode_image_bytes`); its full size is
+    :func:`compressed_size`.
     """
     fmt = str(getattr(msg, 'format', '')).lower()
     if 'compresseddepth' in fmt:
@@ -45,8 +48,13 @@ def compressed_to_rgb(msg: Any, allow_bgr: bool = True) -> Tuple[np.ndarray, str
     buf = as_uint8_buffer(msg.data)
     if buf.size == 0:
         raise ImageCodecError(f'CompressedImage format {fmt!r}: empty data')
-    image = decode_image_bytes(buf, f'CompressedImage format {fmt!r}')
+    image = decode_image_bytes(buf, f'CompressedImage format {fmt!r}', min_size)
     return in_order(image, 'bgr', allow_bgr)
+
+
+def compressed_size(msg: Any) -> Optional[Tuple[int, int]]:
+    """(height, width) a CompressedImage's JPEG or PNG header declares; None if unknown."""
+    return declared_size(as_uint8_buffer(msg.data))
 
 
 _JPEG_SOI = b'\xff\xd8\xff'
@@ -118,14 +126,39 @@ def declared_size(buf: np.ndarray) -> Optional[Tuple[int, int]]:
     return None
 
 
-def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
+#: libjpeg's scaled decoding (the IDCT itself outputs 1/k of the pixels): k -> OpenCV flag.
+_REDUCED_FLAGS = {1: cv2.IMREAD_COLOR, 2: cv2.IMREAD_REDUCED_COLOR_2,
+                  4: cv2.IMREAD_REDUCED_COLOR_4, 8: cv2.IMREAD_REDUCED_COLOR_8}
+
+
+def reduced_factor(size: Tuple[int, int], min_size: Tuple[int, int]) -> int:
+    """Largest k in 8, 4, 2 whose 1/k-scale decode of a ``size`` JPEG still covers ``min_size``.
+
+    libjpeg's 1/k decode is ceil(h / k) x ceil(w / k). 1 when even 1/2 would be too small.
+    """
+    for k in (8, 4, 2):
+        if -(-size[0] // k) >= min_size[0] and -(-size[1] // k) >= min_size[1]:
+            return k
+    return 1
+
+
+def decode_image_bytes(buf: np.ndarray, what: str,
+                       min_size: Optional[Tuple[int, int]] = None) -> np.ndarray:
     """Decode JPEG/PNG/... bytes to HxWx3 uint8 BGR; ImageCodecError naming ``what``.
 
     Truncated JPEG/PNG data is an error (:func:`check_complete`), so is anything OpenCV cannot
     decode, and an image beyond the size limit.
+
+    With ``min_size`` (height, width), a JPEG at least twice that size is decoded at 1/2, 1/4
+    or 1/8 scale by libjpeg itself (:func:`reduced_factor`): a fraction of the decode time,
+    and an image that still covers ``min_size``, e.g. a network input it will be resized to.
+    Other formats are always decoded whole (OpenCV would decode them whole and then resize).
     """
     check_complete(buf, what)
     size = declared_size(buf)
+    flag = cv2.IMREAD_COLOR
+    if size is not None and min_size is not None and bytes(buf[:3]) == _JPEG_SOI:
+        flag = _REDUCED_FLAGS[reduced_factor(size, min_size)]
     if size is not None:
         check_size(size[0], size[1], what)
         if size[0] * size[1] > MAX_COMPRESSED_PIXELS:
@@ -133,7 +166,7 @@ def decode_image_bytes(buf: np.ndarray, what: str) -> np.ndarray:
                                   f'{MAX_COMPRESSED_PIXELS} (a corrupt header?)')
     # OpenCV caps decoded pixels itself (OPENCV_IO_MAX_IMAGE_PIXELS); the size check below
     # applies our per-side limit on top.
-    image, messages = _imdecode_quietly(buf)
+    image, messages = _imdecode_quietly(buf, flag)
     corrupt = [m for m in messages if _is_corruption(m)]
     if image is None:
         reason = f' ({messages[0]})' if messages else ''
@@ -168,7 +201,7 @@ def _is_corruption(message: str) -> bool:
     return not (benign and int(benign.group(1)) <= _BENIGN_TRAILING_BYTES)
 
 
-def _imdecode_quietly(buf: np.ndarray):
+def _imdecode_quietly(buf: np.ndarray, flag: int = cv2.IMREAD_COLOR):
     """Run ``cv2.imdecode`` with stderr captured; return (image or None, codec messages).
 
     libjpeg reports corrupt data as warnings on stderr and still returns an image, and libpng
@@ -185,13 +218,13 @@ def _imdecode_quietly(buf: np.ndarray):
             sys.stderr.flush()
             saved = os.dup(2)
         except (OSError, ValueError, AttributeError):  # no usable stderr: decode as is
-            return cv2.imdecode(buf, cv2.IMREAD_COLOR), []
+            return cv2.imdecode(buf, flag), []
         capture = _capture_file.fileno()
         os.ftruncate(capture, 0)
         os.lseek(capture, 0, os.SEEK_SET)
         try:
             os.dup2(capture, 2)
-            image = cv2.imdecode(buf, cv2.IMREAD_COLOR)
+            image = cv2.imdecode(buf, flag)
         finally:
             os.dup2(saved, 2)
             os.close(saved)

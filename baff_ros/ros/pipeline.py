@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import logging
 import threading
 import time
-from typing import Any, Dict, List, Optional, Protocol, Tuple
+from typing import Any, Dict, List, NamedTuple, Optional, Protocol, Tuple
 
 import numpy as np
 
@@ -42,7 +42,7 @@ from baff_ros.engine import ground
 from baff_ros.engine.models import load_segmenter_for
 from baff_ros.engine.visualize import Views
 from baff_ros.ros.camera_info import scale_camera_info
-from baff_ros.ros.compressed_image import compressed_to_rgb
+from baff_ros.ros.compressed_image import compressed_size, compressed_to_rgb
 from baff_ros.ros.diagnostics import diagnostics_array, RATE_WINDOW_S, Stats
 from baff_ros.ros.ground_stage import GroundStage, PoseLookup
 from baff_ros.ros.messages import MessageTypes, or_plain
@@ -54,9 +54,17 @@ from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
 from baff_ros.ros.raw_image import array_to_image, ImageCodecError, image_to_rgb
 
 #: Names other modules import from here: the node core's public face.
-__all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'output_topic',
+__all__ = ['Decoded', 'DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'output_topic',
            'OutputSink', 'Pipeline', 'PoseLookup', 'PUBLISH_ORDER', 'RATE_WINDOW_S', 'Stats',
            'TOPIC_PREFIX', 'UNKNOWN_LABEL', 'weights_key', 'WEIGHTS_PREFIX']
+
+
+class Decoded(NamedTuple):
+    """A decoded frame."""
+
+    image: np.ndarray  #: HxWx3 uint8; a JPEG may be decoded at 1/2..1/8 of its size
+    order: str  #: channel order, rgb or bgr
+    size: Tuple[int, int]  #: (height, width) of the frame itself: what outputs are sized to
 
 
 @dataclass
@@ -66,8 +74,9 @@ class Job:
     msg: Any
     received: float  # monotonic time the frame arrived
     t0: float  # monotonic time processing started
-    image: np.ndarray  # the decoded frame, HxWx3 uint8
+    image: np.ndarray  # the decoded frame, HxWx3 uint8 (maybe at a reduced scale)
     order: str  # its channel order, rgb or bgr
+    size: Tuple[int, int]  # (height, width) of the frame itself
     wanted: List[str] = field(default_factory=list)
     camera_info: Any = None
     result: Any = None  # SegmentationResult; None when nobody listens
@@ -290,14 +299,42 @@ class Pipeline:
             return False
         return self.sink.has_subscribers(key)
 
-    def decode(self, msg: Any) -> Tuple[np.ndarray, str]:
-        """Decode an incoming Image or CompressedImage to (HxWx3 uint8, color order)."""
+    def decode(self, msg: Any, wanted: Optional[List[str]] = None) -> Decoded:
+        """Decode an incoming Image or CompressedImage.
+
+        A JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's own scaling) when
+        ``reduced_decode`` is on, the smaller image still covers the network input, and no
+        wanted output needs the full picture (an overlay at the input size): the Segmenter
+        resizes the frame to the network size anyway, and the outputs keep the frame's size
+        (:attr:`Decoded.size`).
+
+        Args:
+            msg: the Image or CompressedImage.
+            wanted: the output keys to compute (default: those wanted now).
+        """
         if hasattr(msg, 'format') and not hasattr(msg, 'encoding'):
-            return compressed_to_rgb(msg)
-        return image_to_rgb(msg)
+            floor = self._reduced_floor(wanted)
+            image, order = compressed_to_rgb(msg, min_size=floor)
+            size = (int(image.shape[0]), int(image.shape[1]))
+            if floor is not None:
+                size = compressed_size(msg) or size
+            return Decoded(image, order, size)
+        image, order = image_to_rgb(msg)
+        return Decoded(image, order, (int(image.shape[0]), int(image.shape[1])))
+
+    def _reduced_floor(self, wanted: Optional[List[str]]) -> Optional[Tuple[int, int]]:
+        """Return the smallest decode that serves ``wanted`` (the network input), or None."""
+        if not self.params.reduced_decode or self.segmenter is None:
+            return None
+        if wanted is None:
+            wanted = [k for k in self.output_keys() if self.wants(k)]
+        if 'overlay' in wanted and self.params.output_size == 'input':
+            return None  # the overlay blends the frame at its own size
+        size = self.segmenter.input_size
+        return int(size[0]), int(size[1])
 
     def infer(self, msg: Any, received: Optional[float] = None,
-              decoded: Optional[Tuple[np.ndarray, str]] = None) -> 'Job':
+              decoded: Optional[Decoded] = None) -> 'Job':
         """Stage 1: decode and segment a frame (``job.result`` is None when nobody listens).
 
         Args:
@@ -310,13 +347,13 @@ class Pipeline:
         """
         t0 = time.monotonic()
         wanted = [k for k in self.output_keys() if self.wants(k)]
-        image, order = decoded if decoded is not None else self.decode(msg)
-        job = Job(msg, t0 if received is None else received, t0, image, order, wanted)
+        image, order, size = decoded if decoded is not None else self.decode(msg, wanted)
+        job = Job(msg, t0 if received is None else received, t0, image, order, size, wanted)
         # With nobody listening, decoding still validates (and counts) the frame and
         # inference is skipped entirely - the cheapest way to idle.
         if job.wanted:
             job.camera_info = self._camera_info
-            job.result = self.segmenter(job.image, color_order=job.order)
+            job.result = self.segmenter(job.image, color_order=job.order, input_hw=job.size)
         return job
 
     def publish(self, job: 'Job') -> Dict[str, Any]:
@@ -341,7 +378,7 @@ class Pipeline:
         projection: Any = None
         for key in sorted(job.wanted, key=publish_rank):
             if key in ('camera_info',) + GROUND_OUTPUTS and scaled_info is None:
-                scaled_info = scale_camera_info(job.camera_info, job.image.shape[:2],
+                scaled_info = scale_camera_info(job.camera_info, job.size,
                                                 views.size, header, types)
             if key in GROUND_OUTPUTS:
                 if projection is None:
