@@ -241,7 +241,12 @@ def run_bench(sizes: Sequence[Tuple[int, int]] = DEFAULT_SIZES,
         rounds = warmup + repeats
         for r in range(rounds):
             _note(f'  round {r + 1}/{rounds} ({"warm-up" if r < warmup else "timed"})', quiet)
-            for i, (_, call) in enumerate(runners):
+            # Each round starts with the next runner: every runner follows every other (and
+            # the matrix-product probe, whose threads may still be spinning) equally often, so
+            # no runner pays for a fixed place in the order.
+            shift = r % len(runners) if runners else 0
+            for i in [*range(shift, len(runners)), *range(shift)]:
+                call = runners[i][1]
                 t = time.perf_counter()
                 call()
                 if r >= warmup:

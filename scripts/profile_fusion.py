@@ -14,7 +14,7 @@
 """Where BAFF's time goes on onnxruntime: per-op profiles of BAFF-SkipNet and SkipNet.
 
 Usage: python scripts/profile_fusion.py [--size 512x1024] [--runs 20] [--rounds 3]
-       [--threads 2] [--spin] [--head logits] [--json profile_fusion.json]
+       [--threads 2] [--spin] [--head logits] [--model NAME|FILE] [--json profile_fusion.json]
 
 Exports the bundled BAFF-SkipNet and the same network with plain additive fusion (SkipNet: the
 same weights without the weight nets), runs both in onnxruntime (CPU EP, the graph optimisation
@@ -101,13 +101,15 @@ def main(argv=None) -> int:
     ap.add_argument('--runs', type=int, default=20)
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--threads', type=int, default=2)
-    ap.add_argument('--head', default='logits', choices=('logits', 'fast', 'exact'))
+    ap.add_argument('--head', default='logits', choices=('logits', 'cells', 'fast', 'exact'))
     ap.add_argument('--spin', action='store_true',
                     help='let idle onnxruntime threads spin (the backend default is off)')
+    ap.add_argument('--model', default=None, metavar='NAME|FILE',
+                    help='BAFF-SkipNet checkpoint (default: the bundled model)')
     ap.add_argument('--json', default='profile_fusion.json')
     args = ap.parse_args(argv)
 
-    baff, meta, _ = load_model()
+    baff, meta, _ = load_model(args.model)
     skip = plain_skipnet(baff)
     feed = np.random.default_rng(0).standard_normal((1, 3, *args.size)).astype(np.float32)
     results: Dict[str, List[Dict]] = {'baff': [], 'skipnet': []}

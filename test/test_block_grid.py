@@ -45,7 +45,8 @@ def _fixed_block_weights(net: WeightNet, s: torch.Tensor, d: torch.Tensor) -> to
     """The fixed-block weight net written out: strided stages, one logit per b x b block."""
     x = torch.cat((s, d), dim=1)
     k = net.conv3d.weight
-    x = F.conv2d(x, k.transpose(1, 2).reshape(k.shape[0], -1, 3, 3), padding=1)
+    x = F.conv2d(x, k.transpose(1, 2).reshape(k.shape[0], -1, 3, 3), padding=1,
+                 stride=net.compact_stride)
     bn = net.bn3d
     x = torch.relu(F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias,
                                 False, 0.0, bn.eps))
@@ -62,12 +63,14 @@ def _fixed_block_weights(net: WeightNet, s: torch.Tensor, d: torch.Tensor) -> to
 def test_bundled_checkpoint_loads_unchanged():
     model, meta = load_checkpoint(BUNDLED)
     assert meta.config.block_grid == 0 and meta.config.block_size == 8
+    assert meta.config.compact_stride == 2  # the 3D conv takes the first of the three steps
     # Its metadata round-trips to the very dict it was written with (no new key), so the
     # header, the model hash and the export cache keys of old models do not change.
     _, header = read_header(BUNDLED)
     assert json.dumps(header.config.to_dict(), sort_keys=True) == json.dumps(
         meta.config.to_dict(), sort_keys=True)
     assert 'block_grid' not in meta.config.to_dict()
+    assert meta.config.to_dict()['compact_stride'] == 2
     torch.manual_seed(3)
     x = torch.randn(1, 3, 256, 512)
     with torch.no_grad():

@@ -79,6 +79,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     blocks = (f'a block grid of {meta.config.block_grid} rows' if meta.config.block_grid else
               f'block {meta.config.block_size}px')
+    if meta.config.fusion == 'baff' and meta.config.compact_stride != 1:
+        blocks += f', compact conv stride {meta.config.compact_stride}'
     print(f"model: {meta.config.fusion} fusion, width {meta.config.width_mult}, "
           f"{meta.config.num_classes} classes, {blocks}")
     print(f"params: {info['params']:,} (fusion {info['fusion_params']:,} = "

@@ -197,6 +197,10 @@ def configure_threads(segmenter: 'Segmenter', threads: int) -> None:
       (256x512, onnxruntime, 2 cores): the Segmenter 67.7 -> 83.8 frames/s and the bag tool
       45.1 -> 54.5 frames/s (``scripts/bench_bag.py``, medians of 3 rounds). With a GPU
       backend the cores are free and OpenCV keeps its default.
+    - The OpenBLAS libraries in the process (numpy's, and the copy bundled with OpenCV, behind
+      ``cv2.gemm`` in the label head) likewise run on one thread on the CPU: after each call
+      their idle worker spins in ``sched_yield`` for a long while, a whole core taken from
+      inference (:func:`limit_blas_threads`).
 
     Being process-wide, these are set here, explicitly, by the entry points that own the
     process (the CLI commands, the node, bag processing, the benchmark) after loading.
@@ -206,7 +210,45 @@ def configure_threads(segmenter: 'Segmenter', threads: int) -> None:
     options = getattr(segmenter.backend, 'options', None)
     if not getattr(options, 'is_cuda', False):
         cv2.setNumThreads(1)
+        limit_blas_threads(1)
     if threads and getattr(segmenter.backend, 'name', '') == 'torch':
         import torch
 
         torch.set_num_threads(threads)
+
+
+#: ``*_set_num_threads`` of the OpenBLAS builds found in wheels: plain, and scipy-openblas's
+#: 64-bit-integer build that numpy ships (its symbols carry a prefix and a suffix).
+_BLAS_SETTERS = ('openblas_set_num_threads', 'scipy_openblas_set_num_threads64_',
+                 'scipy_openblas_set_num_threads', 'openblas_set_num_threads64_')
+
+
+def limit_blas_threads(threads: int) -> List[str]:
+    """Set the thread count of every OpenBLAS library loaded in this process; return their paths.
+
+    numpy and OpenCV each load their own OpenBLAS; neither has a Python call for it. Found
+    through ``/proc/self/maps`` (Linux; elsewhere nothing is found and nothing changes).
+    """
+    import ctypes
+
+    try:
+        with open('/proc/self/maps', encoding='utf-8', errors='replace') as maps:
+            mapped = {line.split()[-1] for line in maps if line.rstrip().endswith(
+                tuple('.so0123456789')) and '/' in line}
+    except OSError:
+        return []
+    paths = sorted(p for p in mapped if 'openblas' in p.rsplit('/', 1)[-1].lower()
+                   and '.so' in p.rsplit('/', 1)[-1])
+    done = []
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _BLAS_SETTERS:
+            setter = getattr(lib, name, None)
+            if setter is not None:
+                setter(ctypes.c_int(threads))
+                done.append(path)
+                break
+    return done
