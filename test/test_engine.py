@@ -13,6 +13,8 @@
 # limitations under the License.
 """Segmenter: pre/post-processing, colour orders, sizes, confidence and weight maps."""
 
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -195,17 +197,43 @@ def test_bad_inputs_raise(model, meta):
         BackendOptions(head='softmax')
 
 
-def test_configure_threads_gives_opencv_one_thread_beside_cpu_inference(model, meta, tmp_path):
-    from baff_ros.engine.models import configure_threads
+def _blas_threads():
+    """path -> thread count of every OpenBLAS loaded in this process (its own getter)."""
+    import ctypes
+
+    from baff_ros.engine.models import _blas_paths
+
+    counts = {}
+    for path in _blas_paths():
+        lib = ctypes.CDLL(path)
+        for name in ('openblas_get_num_threads', 'scipy_openblas_get_num_threads64_'):
+            getter = getattr(lib, name, None)
+            if getter is not None:
+                counts[path] = getter()
+                break
+    return counts
+
+
+def test_configure_threads_gives_opencv_and_blas_one_thread_beside_cpu_inference(
+        model, meta, tmp_path):
+    from baff_ros.engine.models import configure_threads, limit_blas_threads
 
     before = cv2.getNumThreads()
+    blas_before = _blas_threads()
+    # numpy's OpenBLAS and the one OpenCV bundles (behind cv2.gemm): both found (on Linux)
+    assert sys.platform != 'linux' or len(blas_before) >= 2, blas_before
     try:
         cv2.setNumThreads(2)
+        limit_blas_threads(2)
+        assert set(_blas_threads().values()) == {2}
         seg = Segmenter.from_model(model, meta, 'onnxruntime',
                                    BackendOptions(cache_dir=str(tmp_path)), input_size=(64, 64))
         configure_threads(seg, 0)
         assert cv2.getNumThreads() == 1
+        assert set(_blas_threads().values()) == {1}
         # and the Segmenter still segments
         assert seg(np.zeros((48, 80, 3), np.uint8)).labels.shape == (48, 80)
     finally:
         cv2.setNumThreads(before)
+        if blas_before:
+            limit_blas_threads(max(blas_before.values()))

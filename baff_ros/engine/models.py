@@ -231,16 +231,8 @@ def limit_blas_threads(threads: int) -> List[str]:
     """
     import ctypes
 
-    try:
-        with open('/proc/self/maps', encoding='utf-8', errors='replace') as maps:
-            mapped = {line.split()[-1] for line in maps if line.rstrip().endswith(
-                tuple('.so0123456789')) and '/' in line}
-    except OSError:
-        return []
-    paths = sorted(p for p in mapped if 'openblas' in p.rsplit('/', 1)[-1].lower()
-                   and '.so' in p.rsplit('/', 1)[-1])
     done = []
-    for path in paths:
+    for path in _blas_paths():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
@@ -252,3 +244,16 @@ def limit_blas_threads(threads: int) -> List[str]:
                 done.append(path)
                 break
     return done
+
+
+def _blas_paths() -> List[str]:
+    """Paths of the OpenBLAS shared libraries mapped into this process (Linux; else none)."""
+    try:
+        with open('/proc/self/maps', encoding='utf-8', errors='replace') as maps:
+            # address perms offset dev inode [path]: the path of each mapped file
+            mapped = {fields[5].strip() for fields in (line.split(maxsplit=5) for line in maps)
+                      if len(fields) == 6}
+    except OSError:
+        return []
+    return sorted(path for path in mapped if 'openblas' in os.path.basename(path).lower()
+                  and '.so' in os.path.basename(path))

@@ -60,8 +60,8 @@ class ModelConfig:
         compact_stride: in-plane stride of the weight net's compact 3D conv. 1 (default): the
             conv runs at the fused map's resolution and ``log2(block_size)`` strided stages
             follow. 2: the conv takes the first stride-2 step itself and one stage fewer
-            follows: the same block grid, about a third of the weight net's cost (its 3x3
-            conv over the stacked maps is most of it). Needs ``block_size`` >= 2 and no
+            follows: the same block grid at a quarter of the weight nets' FLOPs (their 3x3
+            conv over the stacked maps is most of them). Needs ``block_size`` >= 2 and no
             ``block_grid``.
         in_channels: input image channels.
     """
