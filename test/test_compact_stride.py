@@ -15,7 +15,6 @@
 
 import pytest
 import torch
-import torch.nn.functional as F
 
 from baff_ros.engine.graph import export_onnx
 from baff_ros.engine.models import parse_config_arg
@@ -24,6 +23,9 @@ from baff_ros.model import build_model, ModelConfig
 from baff_ros.model.checkpoint import load_checkpoint, save_checkpoint
 from baff_ros.model.flops import split_flops
 from baff_ros.model.fusion import WeightNet
+# The weight net written out by hand (its 3x3 conv at the net's compact stride, then the
+# stride-2 stages, one logit per block), shared with the block-grid tests.
+from test_block_grid import _fixed_block_weights
 
 
 def _randomised(net: torch.nn.Module, seed: int = 1) -> torch.nn.Module:
@@ -35,35 +37,19 @@ def _randomised(net: torch.nn.Module, seed: int = 1) -> torch.nn.Module:
     return net.eval()
 
 
-def _written_out(net: WeightNet, s: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
-    """The strided weight net by hand: a stride-2 3x3 conv over cat(S, D), then the stages."""
-    k = net.conv3d.weight
-    x = F.conv2d(torch.cat((s, d), 1), k.transpose(1, 2).reshape(k.shape[0], -1, 3, 3),
-                 padding=1, stride=2)
-    bn = net.bn3d
-    x = torch.relu(F.batch_norm(x, bn.running_mean, bn.running_var, bn.weight, bn.bias,
-                                False, 0.0, bn.eps))
-    for stage in net.down:
-        x = stage(x)
-    grid = torch.sigmoid(net.head(x))
-    b = net.block_size
-    w = grid.repeat_interleave(b, dim=2).repeat_interleave(b, dim=3)
-    return w[..., :s.shape[-2], :s.shape[-1]]
-
-
 @pytest.mark.parametrize('hw', [(32, 64), (36, 68), (16, 24)])
 def test_same_block_grid_one_stage_fewer(hw):
     plain = WeightNet(channels=5, hidden=4, block_size=8)
     strided = _randomised(WeightNet(channels=5, hidden=4, block_size=8, compact_stride=2))
     assert len(plain.down) == 3 and len(strided.down) == 2
     assert all(stage.dw[0].stride == (2, 2) for stage in strided.down)
-    assert strided.conv3d.stride == (1, 2, 2)
+    assert strided.conv3d.stride == (1, 2, 2) and strided.compact_stride == 2
     g = torch.Generator().manual_seed(4)
     s, d = torch.randn(1, 5, *hw, generator=g), torch.randn(1, 5, *hw, generator=g)
     with torch.no_grad():
         w = strided(s, d)
         grid = strided.grid_logits(s, d)
-        ref = _written_out(strided, s, d)
+        ref = _fixed_block_weights(strided, s, d)
     assert w.shape == (1, 1, *hw)
     # ceil(h / 8) x ceil(w / 8) blocks, as the unstrided net: the conv's stride is the first
     # of the three halvings.

@@ -299,6 +299,10 @@ class Pipeline:
             return False
         return self.sink.has_subscribers(key)
 
+    def wanted_outputs(self) -> List[str]:
+        """Return the output keys to compute for a frame now (enabled and subscribed)."""
+        return [k for k in self.output_keys() if self.wants(k)]
+
     def decode(self, msg: Any, wanted: Optional[List[str]] = None) -> Decoded:
         """Decode an incoming Image or CompressedImage.
 
@@ -327,7 +331,7 @@ class Pipeline:
         if not self.params.reduced_decode or self.segmenter is None:
             return None
         if wanted is None:
-            wanted = [k for k in self.output_keys() if self.wants(k)]
+            wanted = self.wanted_outputs()
         if 'overlay' in wanted and self.params.output_size == 'input':
             return None  # the overlay blends the frame at its own size
         size = self.segmenter.input_size
@@ -346,7 +350,7 @@ class Pipeline:
             ImageCodecError: the frame is malformed.
         """
         t0 = time.monotonic()
-        wanted = [k for k in self.output_keys() if self.wants(k)]
+        wanted = self.wanted_outputs()
         image, order, size = decoded if decoded is not None else self.decode(msg, wanted)
         job = Job(msg, t0 if received is None else received, t0, image, order, size, wanted)
         # With nobody listening, decoding still validates (and counts) the frame and
