@@ -296,7 +296,7 @@ def test_zstd_compressed_output_reads_back_everywhere(tmp_path, checkpoint):
     src = _make_bag(tmp_path / 'in')
     process_bag(src, tmp_path / 'plain', _params(checkpoint), progress=False)
     assert main(['bag', str(src), str(tmp_path / 'zstd'), '--model', str(checkpoint),
-                 '--compression', 'zstd', '--quiet']) == 0
+                 '--compression', 'zstd', '--outputs', 'all', '--quiet']) == 0
     plain = next((tmp_path / 'plain').glob('*.mcap'))
     packed = next((tmp_path / 'zstd').glob('*.mcap'))
     with open(packed, 'rb') as f:
@@ -384,6 +384,77 @@ def test_outputs_choose_what_goes_into_the_bag(tmp_path, checkpoint, capsys):
         '/cam/segmentation/label_info'}
 
 
+def test_default_outputs_and_what_widens_them(tmp_path, checkpoint):
+    """Without --outputs: labels, confidence, colour and CameraInfo (+ label_info); --video adds
+    the overlay and weight maps it draws; a parameter file's publish_* still wins."""
+    src = _make_bag(tmp_path / 'in')
+    seg = '/cam/segmentation/'
+    assert main(['bag', str(src), str(tmp_path / 'o'), '--model', str(checkpoint), '--no-copy',
+                 '--quiet']) == 0
+    assert _written_topics(tmp_path / 'o') == {
+        f'{seg}{k}': N for k in ('labels', 'confidence', 'color', 'camera_info')} | {
+        f'{seg}label_info': 1}
+    assert main(['bag', str(src), str(tmp_path / 'v'), '--model', str(checkpoint), '--no-copy',
+                 '--video', str(tmp_path / 'v.mp4'), '--quiet']) == 0
+    assert set(_written_topics(tmp_path / 'v')) == {f'{seg}{k}' for k in (
+        'labels', 'confidence', 'color', 'camera_info', 'label_info', 'overlay',
+        'weights/stride16', 'weights/stride8')}
+    (tmp_path / 'p.yaml').write_text('baff_segmentation:\n  ros__parameters:\n'
+                                     '    publish_color: false\n    publish_overlay: true\n')
+    assert main(['bag', str(src), str(tmp_path / 'p'), '--model', str(checkpoint), '--no-copy',
+                 '--params', str(tmp_path / 'p.yaml'), '--quiet']) == 0
+    assert set(_written_topics(tmp_path / 'p')) == {f'{seg}{k}' for k in (
+        'labels', 'confidence', 'overlay', 'camera_info', 'label_info')}
+
+
+def test_bag_workers_policy():
+    from baff_ros.bag.process import bag_workers
+
+    cpu = _params_plain()
+    assert bag_workers(cpu, cores=2) == (2, 1)
+    assert bag_workers(cpu, cores=16) == (2, 8)
+    assert bag_workers(cpu, cores=1) == (1, 0)  # one core: one runtime, its own default
+    assert bag_workers(cpu, workers=3, cores=12) == (3, 4)
+    assert bag_workers(cpu, workers=1, cores=8) == (1, 0)
+    # an explicit threads parameter is per Segmenter
+    assert bag_workers(_params_plain(threads=3), cores=16) == (2, 3)
+    # torch sizes one pool per process; a GPU runs one frame at a time
+    assert bag_workers(_params_plain(backend='torch'), cores=8) == (1, 0)
+    assert bag_workers(_params_plain(device='cuda'), cores=8) == (1, 0)
+    with pytest.raises(ValueError, match='workers must be 0'):
+        bag_workers(cpu, workers=-1)
+
+
+def _params_plain(**kw):
+    return NodeParams.from_dict(kw)
+
+
+def test_frames_segmented_side_by_side_come_out_in_order_and_equal(tmp_path, checkpoint):
+    """Two Segmenters at once: the same messages, in input order, as one after the other."""
+    from baff_ros.bag.process import load_bag_segmenters
+
+    src = _make_bag(tmp_path / 'in')
+    params = _params(checkpoint)
+    segs = load_bag_segmenters(params, workers=2)
+    try:
+        assert len(segs) == 2 and segs[0] is not segs[1]
+        one = process_bag(src, tmp_path / 'one', params, segmenter=segs[:1], progress=False)
+        two = process_bag(src, tmp_path / 'two', params, segmenter=segs, progress=False)
+    finally:
+        for s in segs:
+            s.close()
+    assert (one.workers, two.workers, two.frames) == (1, 2, N)
+    a, b = _Reader(tmp_path / 'one').by_topic, _Reader(tmp_path / 'two').by_topic
+    assert set(a) == set(b)
+    for topic in a:
+        assert [t for t, _ in a[topic]] == [t for t, _ in b[topic]], topic
+        for (_, x), (_, y) in zip(a[topic], b[topic]):
+            if hasattr(x, 'data'):
+                assert bytes(x.data) == bytes(y.data), topic
+    stamps = [m.header.stamp.sec for _, m in b['/cam/segmentation/labels']]
+    assert stamps == sorted(stamps) == [100 + i for i in range(N)]
+
+
 @pytest.mark.parametrize('args, reason', [
     (['--outputs', 'labels,depth'], "argument --outputs: expected a comma list of labels, "),
     (['--outputs', 'labels', '--video', 'v.mp4'], '--video draws the overlay output'),
@@ -405,9 +476,9 @@ def test_compressed_outputs_are_standard_and_labels_lossless(tmp_path, checkpoin
 
     src = _make_bag(tmp_path / 'in')
     assert main(['bag', str(src), str(tmp_path / 'raw'), '--model', str(checkpoint),
-                 '--no-copy', '--quiet']) == 0
+                 '--no-copy', '--outputs', 'all', '--quiet']) == 0
     assert main(['bag', str(src), str(tmp_path / 'z'), '--model', str(checkpoint), '--no-copy',
-                 '--compressed-outputs', '--quiet']) == 0
+                 '--outputs', 'all', '--compressed-outputs', '--quiet']) == 0
     raw, packed = _Reader(tmp_path / 'raw').by_topic, _Reader(tmp_path / 'z').by_topic
     seg = '/cam/segmentation/'
     assert set(packed) == {f'{seg}{t}/compressed' for t in (

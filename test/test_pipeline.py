@@ -97,6 +97,27 @@ def test_all_outputs_match_the_segmenter(segmenter):
     assert np.array_equal(image_to_array(pipe.publish(pipe.infer(bgr))['labels']), ref.labels)
 
 
+def test_a_prepared_job_keeps_the_camera_info_of_its_time(segmenter):
+    """prepare() snapshots the outputs wanted and the CameraInfo: a job segmented later (on
+    another thread, after newer CameraInfo) publishes with the one current when it came in."""
+    sink = Sink()
+    pipe = Pipeline(NodeParams(**SMALL), sink, segmenter=segmenter)
+    pipe.load()
+    rgb, msg = frame()
+    before = pipe.prepare(msg)  # no CameraInfo yet: no camera_info output
+    pipe.set_camera_info(camera_info())
+    job = pipe.prepare(msg)
+    assert job.result is None and job.image.shape == (96, 160, 3)
+    newer = camera_info()
+    newer.k = [200.0, 0, 80, 0, 200, 48, 0, 0, 1]  # the lens zoomed in meanwhile
+    pipe.set_camera_info(newer)
+    out = pipe.publish(pipe.segment(job))
+    assert out['camera_info'].k[0] == 100.0  # the CameraInfo of the frame's time
+    assert pipe.publish(pipe.infer(msg))['camera_info'].k[0] == 200.0
+    assert 'camera_info' not in pipe.publish(pipe.segment(before))
+    assert np.array_equal(image_to_array(out['labels']), segmenter(rgb).labels)
+
+
 def test_network_output_size_scales_camera_info(segmenter):
     seg = load_segmenter_for(NodeParams(**SMALL, output_size='network'))
     try:

@@ -23,6 +23,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import partial
 import logging
+import os
+import queue
 import time
 from typing import Any, Callable, Deque, Dict, List, Optional, Sequence, Tuple
 
@@ -46,21 +48,102 @@ def _latched_qos() -> list:
                 zero, zero, QosLiveliness.AUTOMATIC, zero, False)]
 
 
-class _TimedSegmenter:
-    """Delegates to a Segmenter and keeps each call's own timing (pre + infer + post)."""
+class _SegmenterPool:
+    """Segmenters that frames share, one call each at a time, keeping each call's own time.
 
-    def __init__(self, segmenter: Any) -> None:
-        self._seg = segmenter
+    A call takes a free Segmenter (there are as many as worker threads, so one is always
+    free) and returns it after; attributes (meta, input_size, fusion_names) are the first's.
+    """
+
+    def __init__(self, segmenters: Sequence[Any]) -> None:
+        self.segmenters = list(segmenters)
+        self._free: 'queue.SimpleQueue[Any]' = queue.SimpleQueue()
+        for seg in self.segmenters:
+            self._free.put(seg)
         self.times_ms: List[float] = []
 
     def __call__(self, image: np.ndarray, color_order: str = 'rgb',
                  input_hw: Optional[Tuple[int, int]] = None) -> Any:
-        result = self._seg(image, color_order=color_order, input_hw=input_hw)
+        seg = self._free.get()
+        try:
+            result = seg(image, color_order=color_order, input_hw=input_hw)
+        finally:
+            self._free.put(seg)
         self.times_ms.append(result.total_ms)
         return result
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._seg, name)
+        return getattr(self.segmenters[0], name)
+
+    def close(self) -> None:
+        """Close every Segmenter."""
+        for seg in self.segmenters:
+            seg.close()
+
+
+def cpu_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def bag_workers(params: Any, workers: int = 0, cores: Optional[int] = None) -> Tuple[int, int]:
+    """Return (frames segmented at once, inference threads of each) for bag processing.
+
+    ``workers`` 0 (auto): two on a CPU with at least two cores and a runtime that sizes its
+    threads per session (onnxruntime, the CPU default), each with half the cores unless the
+    ``threads`` parameter says otherwise; one on a GPU, or with torch (one thread pool per
+    process). A network that runs on two cores but does not use both all the time
+    (one-thread stretches between its layers, pre- and post-processing) gets through more
+    frames as two single-threaded copies side by side; a live node cannot do that without
+    delaying the frame it is about to publish, an offline run can.
+    """
+    cores = cores or cpu_cores()
+    per_session = params.device == 'cpu' and params.backend != 'torch'
+    if workers < 0:
+        raise ValueError(f'workers must be 0 (auto) or more, got {workers}')
+    if workers == 0:
+        workers = 2 if per_session and cores >= 2 else 1
+    threads = params.threads
+    if not threads and params.device == 'cpu' and workers > 1:
+        threads = max(1, cores // workers)
+    return workers, threads
+
+
+def load_bag_segmenters(params: Any, workers: int = 0,
+                        log_fn: Optional[Callable[[str], None]] = None) -> List[Any]:
+    """Load the Segmenters a bag run uses (:func:`bag_workers`), each warmed up on one frame.
+
+    When ``auto`` picks torch after all (onnxruntime cannot start), one Segmenter runs with the
+    ``threads`` parameter as given.
+    """
+    from dataclasses import replace
+
+    from baff_ros.engine.models import configure_threads, load_segmenter_for
+
+    count, threads = bag_workers(params, workers)
+    each = replace(params, threads=threads)
+    segmenters: List[Any] = []
+    try:
+        first = load_segmenter_for(each, log_fn)
+        segmenters.append(first)
+        if workers == 0 and getattr(first.backend, 'name', '') == 'torch':
+            count = 1  # torch's one pool per process: all cores, or the threads asked for
+            configure_threads(first, params.threads or cpu_cores())
+        while len(segmenters) < count:
+            segmenters.append(load_segmenter_for(each))
+        h, w = first.input_size
+        for seg in segmenters:
+            seg(np.zeros((h, w, 3), np.uint8))  # a session's first run allocates
+    except BaseException:
+        for seg in segmenters:
+            seg.close()
+        raise
+    if log_fn is not None and count > 1:
+        log_fn(f'segmenting {count} frames at once, {threads} inference thread(s) each')
+    return segmenters
 
 
 #: ``--compressed-outputs``: the format of each image output's ``<topic>/compressed`` (labels,
@@ -109,8 +192,9 @@ class BagReport:
         first_error: the first such error's message.
         seconds: wall time of the frame loop (read, decode, segment, encode, write), from the
             first message to the finished bag; model loading is in ``setup_seconds``.
-        setup_seconds: opening the bag and loading the model/backend.
+        setup_seconds: opening the bag and loading (and warming up) the model/backend.
         segment_ms: per frame, the Segmenter's own time (pre + infer + post).
+        workers: Segmenters that ran side by side (frames segmented at once).
         topics: output topic -> messages written.
     """
 
@@ -121,6 +205,7 @@ class BagReport:
     seconds: float = 0.0
     setup_seconds: float = 0.0
     segment_ms: List[float] = field(default_factory=list)
+    workers: int = 1
     topics: Dict[str, int] = field(default_factory=dict)
 
     @property
@@ -130,12 +215,14 @@ class BagReport:
 
     @property
     def segmenter_fps(self) -> float:
-        """Frames per second from the Segmenter's median time within this run.
+        """Frames per second the Segmenters could keep up, from their median time in this run.
 
+        ``workers`` x 1000 / median ms: what they would do if never kept waiting for frames.
         Measured while the run's I/O shares the machine, so usually below the Segmenter's rate
         on an otherwise idle machine (``scripts/bench_bag.py`` measures that side by side).
         """
-        return 1e3 / float(np.median(self.segment_ms)) if self.segment_ms else 0.0
+        return (self.workers * 1e3 / float(np.median(self.segment_ms)) if self.segment_ms
+                else 0.0)
 
 
 #: ``on_frame(stream, input message, key -> output message, key -> output array)``: the arrays
@@ -147,7 +234,8 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                 typestore: str = 'humble', copy_inputs: bool = True, overwrite: bool = False,
                 segmenter: Any = None, on_frame: Optional[FrameCallback] = None,
                 progress: bool = True, compression: str = 'none', bag_version: int = 9,
-                salvage: bool = False, compressed_outputs: bool = False) -> BagReport:
+                salvage: bool = False, compressed_outputs: bool = False,
+                workers: int = 0) -> BagReport:
     """Segment the image topic(s) of ``src`` and write ``dst``.
 
     Args:
@@ -159,7 +247,9 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         typestore: definitions for bags that carry none (``humble``, ``jazzy``, ``latest``).
         copy_inputs: also copy every input topic into the output bag.
         overwrite: replace an existing output bag.
-        segmenter: an existing Segmenter (else created from ``params``).
+        segmenter: an existing Segmenter, or a list of them to segment as many frames at
+            once (the caller's: not closed here); default: :func:`load_bag_segmenters`.
+        workers: with no ``segmenter``, frames segmented at once (0: :func:`bag_workers`).
         on_frame: called after each frame with (stream, input message, key -> output message,
             key -> the array behind each image output).
         progress: show a progress bar.
@@ -177,7 +267,6 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
     """
     from baff_ros.progress import progress_bar
 
-    from baff_ros.engine.models import load_segmenter_for
     from baff_ros.ros.image_codec import ImageCodecError
     from baff_ros.ros.pipeline import LABEL_INFO, Pipeline
 
@@ -198,11 +287,15 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
                         background=True, compression=compression, version=bag_version)
         report = BagReport(output=out.path)
-        owned = False
-        stage1 = ThreadPoolExecutor(1, thread_name_prefix='baff_segment')
+        seg: Optional[_SegmenterPool] = None
+        stage1: Optional[ThreadPoolExecutor] = None
         try:
-            seg = _TimedSegmenter(segmenter or load_segmenter_for(params, log.info))
-            owned = segmenter is None
+            if segmenter is None:
+                seg = _SegmenterPool(load_bag_segmenters(params, workers, log.info))
+            else:
+                seg = _SegmenterPool(segmenter if isinstance(segmenter, (list, tuple))
+                                     else [segmenter])
+            stage1 = ThreadPoolExecutor(len(seg.segmenters), thread_name_prefix='baff_segment')
             types = MessageTypes.from_typestore(bag.typestore)
             pipes: Dict[str, Pipeline] = {}
             sinks: Dict[str, _BagSink] = {}
@@ -222,10 +315,11 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
             t_loop = time.perf_counter()
             report.setup_seconds = t_loop - t_start
             latched = set()
-            # Overlapping stages, as in the live node: a worker thread segments frame i
-            # while this thread reads and decodes frame i + 1 and builds and writes the
-            # outputs of frame i - 1. Writes stay in this thread and in input order: a FIFO
-            # of write actions, where a frame's action first waits for its segmentation.
+            # Overlapping stages, as in the live node: worker threads segment frames i ..
+            # i + n - 1 (n Segmenters) while this thread reads and decodes frame i + n and
+            # builds and writes the outputs of frame i - 1. Writes stay in this thread and in
+            # input order: a FIFO of write actions, where a frame's action first waits for its
+            # segmentation.
             actions: Deque[Tuple[bool, Callable[[], None]]] = deque()
             in_flight = 0
 
@@ -271,15 +365,16 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                             qos=_latched_qos())))
                         latched.add(conn.topic)
                     # A frame that does not decode becomes a failed future, reported in order.
+                    # The job holds the outputs wanted and the CameraInfo as of this frame.
                     try:
-                        future = stage1.submit(pipe.infer, msg, None, pipe.decode(msg))
+                        future = stage1.submit(pipe.segment, pipe.prepare(msg))
                     except ImageCodecError as exc:
                         future = Future()
                         future.set_exception(exc)
                     actions.append((True, partial(finish_frame, future, conn.topic, stamp_ns,
                                                   msg)))
                     in_flight += 1
-                drain(1)
+                drain(len(seg.segmenters))
             drain(0)
             bar.close()
             if report.frames == 0:
@@ -287,12 +382,14 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
                                + (f' (first error: {report.first_error})'
                                   if report.first_error else ''))
             report.segment_ms = seg.times_ms
+            report.workers = len(seg.segmenters)
         except BaseException:
             out.abort()
             raise
         finally:
-            stage1.shutdown(wait=True, cancel_futures=True)
-            if owned:
+            if stage1 is not None:
+                stage1.shutdown(wait=True, cancel_futures=True)
+            if seg is not None and segmenter is None:
                 seg.close()
         out.commit()
         report.topics = dict(out.counts)

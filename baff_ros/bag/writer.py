@@ -98,7 +98,9 @@ class BagOutput:
 
     def __init__(self, path, typestore, storage: str = 'mcap', overwrite: bool = False,
                  background: bool = False, compression: str = 'none', version: int = 9) -> None:
-        from rosbags.rosbag2 import StoragePlugin, Writer
+        from rosbags.rosbag2 import StoragePlugin
+
+        from baff_ros.bag.mcap_lean import lean_writer
 
         if storage not in STORAGES:
             raise ValueError(f'storage must be one of {STORAGES}, got {storage!r}')
@@ -123,8 +125,8 @@ class BagOutput:
         plugin = StoragePlugin.MCAP if storage == 'mcap' else StoragePlugin.SQLITE3
         self._staged = self.partial / f'{self.path.name}_0'
         # (checked against BAG_VERSIONS above; rosbags types the argument as Literal[8, 9])
-        self.writer = Writer(self._staged, version=cast(Literal[8, 9], version),
-                             storage_plugin=plugin)
+        # rosbags' writer; for mcap with fewer copies of each message (same bytes, mcap_lean).
+        self.writer = lean_writer(self._staged, cast(Literal[8, 9], version), plugin)
         if compression == 'zstd':
             # STORAGE mode = compressed MCAP chunks (not rosbag2's file/message compression,
             # which plain MCAP readers cannot open).

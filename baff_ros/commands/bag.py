@@ -47,12 +47,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument('--outputs', metavar='LIST', type=parse_outputs,
                         help='node outputs to write, a comma list of labels, confidence, color, '
                              'overlay, weights, camera_info, obstacle_points, free_points, '
-                             'ground_grid, or "all" (default: all, or what --params/-p '
-                             'publish_* say); label_info is always written')
+                             'ground_grid, or "all" (default: ' + ','.join(DEFAULT_OUTPUTS)
+                             + ', or what --params/-p publish_* say); label_info is always '
+                             'written')
     parser.add_argument('--compressed-outputs', action='store_true',
                         help='write image outputs as sensor_msgs/CompressedImage on '
                              '<topic>/compressed: png for labels, confidence and weights '
                              '(lossless), jpeg for color and overlay')
+    add_workers_arg(parser)
     parser.add_argument('--no-copy', action='store_true',
                         help='do not copy the input topics into the output bag')
     parser.add_argument('--overwrite', action='store_true', help='replace an existing OUT')
@@ -68,6 +70,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_backend_args(parser)
 
 
+def add_workers_arg(parser: argparse.ArgumentParser) -> None:
+    """Register ``--workers`` (shared with ``baff-ros demo``)."""
+    parser.add_argument('--workers', type=int, default=0, metavar='N',
+                        help='frames segmented at once, each by its own copy of the network '
+                             '(default 0: two on a CPU with two or more cores, each on half of '
+                             'them unless -p threads:=N says otherwise; one on a GPU)')
+
+
 def add_bag_version_arg(parser: argparse.ArgumentParser) -> None:
     """Register ``--bag-version`` (shared with ``baff-ros demo``)."""
     parser.add_argument('--bag-version', type=int, choices=BAG_VERSIONS, default=9,
@@ -75,6 +85,13 @@ def add_bag_version_arg(parser: argparse.ArgumentParser) -> None:
                              'as a string, as older releases parse them). Humble\'s ros2 bag '
                              'needs 8: it cannot parse the QoS profiles of version 9 (default: '
                              '%(default)s)')
+
+
+#: What ``baff-ros bag`` writes unless told otherwise: the segmentation for machines (labels,
+#: confidence, the CameraInfo that goes with them) and for people (the colour mask). Not the
+#: overlay (the camera picture again, at its size), the weight maps (a model-debugging view)
+#: nor the ground projection (it needs the camera's mounting): ``--outputs all`` adds them.
+DEFAULT_OUTPUTS = ('labels', 'confidence', 'color', 'camera_info')
 
 
 def parse_outputs(text: str) -> Dict[str, bool]:
@@ -95,9 +112,10 @@ def node_params(args: argparse.Namespace, params_file: Optional[str] = None,
                 overrides: Sequence[str] = (), base: Optional[Dict[str, Any]] = None):
     """Build the node parameters for ``bag`` and ``demo``.
 
-    In order, later wins: ``base`` (the demo's sample-camera extrinsics), ``params_file``, then
-    the model/inference options and ``--outputs`` given on the command line (an option given
-    wins even where it equals its default), then the ``-p NAME:=VALUE`` ``overrides``.
+    In order, later wins: ``base`` (the bag's default outputs, the demo's sample-camera
+    extrinsics), ``params_file``, then the model/inference options and ``--outputs`` given on
+    the command line (an option given wins even where it equals its default), then the
+    ``-p NAME:=VALUE`` ``overrides``.
     """
     from baff_ros.ros.params import load_params_file, NodeParams, parse_param_override
 
@@ -140,7 +158,9 @@ def run(args: argparse.Namespace) -> int:
     from baff_ros.bag.process import process_bag
 
     logging.basicConfig(level=logging.INFO, format='%(message)s')
-    params = node_params(args, args.params, args.param)
+    # --video draws the overlay and weight maps: with it, they are among the default outputs.
+    defaults = DEFAULT_OUTPUTS + (('overlay', 'weights') if args.video else ())
+    params = node_params(args, args.params, args.param, base=parse_outputs(','.join(defaults)))
     if args.video and not params.publish_overlay:
         raise ValueError('--video draws the overlay output: add overlay to --outputs')
     on_frame, video = make_video_callback(args.video, args.weights_scale)
@@ -151,7 +171,8 @@ def run(args: argparse.Namespace) -> int:
                              copy_inputs=not args.no_copy,
                              overwrite=args.overwrite, on_frame=on_frame,
                              progress=not args.quiet, salvage=args.salvage,
-                             compressed_outputs=args.compressed_outputs)
+                             compressed_outputs=args.compressed_outputs,
+                             workers=args.workers)
     except BaseException:
         if video is not None:
             video.close(keep=False)  # the bag was not written: nor is its video

@@ -21,8 +21,8 @@ from typing import Any, Dict, List
 import cv2
 import numpy as np
 
-from baff_ros.commands.bag import (add_bag_version_arg, make_video_callback, node_params,
-                                   print_report)
+from baff_ros.commands.bag import (add_bag_version_arg, add_workers_arg, make_video_callback,
+                                   node_params, print_report)
 from baff_ros.commands.common import (add_backend_args, add_model_args, add_weights_scale_arg,
                                       note)
 
@@ -79,6 +79,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help='how many frames to save as PNG, 0 for none (default: %(default)s)')
     add_weights_scale_arg(parser)
     add_bag_version_arg(parser)
+    add_workers_arg(parser)
     add_model_args(parser)
     add_backend_args(parser)
 
@@ -133,7 +134,8 @@ def run(args: argparse.Namespace) -> int:
     bag_out = out_dir / f'{src.name}_segmented'
     try:
         report = process_bag(src, bag_out, params, topics=args.topic, overwrite=True,
-                             on_frame=on_frame, bag_version=args.bag_version)
+                             on_frame=on_frame, bag_version=args.bag_version,
+                             workers=args.workers)
     except BaseException:
         video.close(keep=False)  # a montage of a failed run does not replace an earlier one
         raise

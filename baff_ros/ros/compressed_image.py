@@ -295,6 +295,18 @@ def _compressed(array: np.ndarray, encoding: str, fmt: str, quality: int, png_pa
 COMPRESSIBLE_ENCODINGS = ('mono8', '8UC1', 'rgb8', 'bgr8', '8UC3')
 
 
+#: PNG settings for the node's 8-bit outputs: deflate level 1, every row filtered "up" (the
+#: difference to the row above) and run-length matches only. Labels and weight maps are runs
+#: of equal values, and confidence changes slowly down the image: against level 1 with
+#: libpng's per-row filter choice, on the sample drive's 1024x512 outputs labels encode in
+#: 0.9 instead of 2.8 ms (5.8 instead of 10.3 kB) and confidence in 3.3 instead of 6.0 ms
+#: (102 instead of 117 kB). Older OpenCV without the filter option: level 1 and RLE.
+FAST_PNG = [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY,
+            cv2.IMWRITE_PNG_STRATEGY_RLE] + (
+    [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_UP]
+    if hasattr(cv2, 'IMWRITE_PNG_FILTER') else [])
+
+
 def image_to_compressed(msg: Any, fmt: str, types: Optional[MessageTypes] = None,
                         quality: int = 90) -> Any:
     """Encode an 8-bit Image message as an image_transport CompressedImage (jpeg or png).
@@ -312,6 +324,4 @@ def image_to_compressed(msg: Any, fmt: str, types: Optional[MessageTypes] = None
     array = image_to_array(msg)
     if enc == 'rgb8':
         array = array[..., ::-1]
-    # PNG level 1: fast, and labels compress well at any level.
-    return _compressed(array, enc, fmt, quality, [cv2.IMWRITE_PNG_COMPRESSION, 1], msg.header,
-                       types)
+    return _compressed(array, enc, fmt, quality, FAST_PNG, msg.header, types)

@@ -337,26 +337,42 @@ class Pipeline:
         size = self.segmenter.input_size
         return int(size[0]), int(size[1])
 
-    def infer(self, msg: Any, received: Optional[float] = None,
-              decoded: Optional[Decoded] = None) -> 'Job':
+    def infer(self, msg: Any, received: Optional[float] = None) -> 'Job':
         """Stage 1: decode and segment a frame (``job.result`` is None when nobody listens).
+
+        :meth:`prepare` then :meth:`segment`.
 
         Args:
             msg: the Image or CompressedImage.
             received: monotonic arrival time (default: now).
-            decoded: ``decode(msg)`` if the caller already did it (e.g. on another thread).
+
+        Raises:
+            ImageCodecError: the frame is malformed.
+        """
+        return self.segment(self.prepare(msg, received))
+
+    def prepare(self, msg: Any, received: Optional[float] = None) -> 'Job':
+        """Decode a frame into a Job: the outputs wanted and the CameraInfo as of now.
+
+        What :meth:`segment` and :meth:`publish` later do with the job depends only on the job,
+        so frames prepared in input order may be segmented on other threads, several at once.
 
         Raises:
             ImageCodecError: the frame is malformed.
         """
         t0 = time.monotonic()
         wanted = self.wanted_outputs()
-        image, order, size = decoded if decoded is not None else self.decode(msg, wanted)
-        job = Job(msg, t0 if received is None else received, t0, image, order, size, wanted)
-        # With nobody listening, decoding still validates (and counts) the frame and
-        # inference is skipped entirely - the cheapest way to idle.
+        image, order, size = self.decode(msg, wanted)
+        return Job(msg, t0 if received is None else received, t0, image, order, size, wanted,
+                   camera_info=self._camera_info if wanted else None)
+
+    def segment(self, job: 'Job') -> 'Job':
+        """Run the Segmenter on a prepared job (not when no output is wanted); return the job.
+
+        With nobody listening, decoding still validated (and counts) the frame and inference
+        is skipped entirely - the cheapest way to idle.
+        """
         if job.wanted:
-            job.camera_info = self._camera_info
             job.result = self.segmenter(job.image, color_order=job.order, input_hw=job.size)
         return job
 

@@ -449,7 +449,7 @@ def segmented(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(request.param)
     bag = tmp / 'segmented'
     rc, out = run(baff_ros('bag', SAMPLE, bag, *TINY, '-p', 'output_size:=network', '--quiet',
-                           *options), ros_env(tmp), tmp, timeout=180)
+                           '--outputs', 'all', *options), ros_env(tmp), tmp, timeout=180)
     assert rc == 0, out
     return request.param, storage, bag
 
@@ -581,8 +581,8 @@ def check_segmented_recording(recording: Path, sent: List[Stamp], tmp: Path,
     assert not (tmp / 'both').exists()
     for topic in (CAM_IMAGE, CAM_COMPRESSED):
         out_bag = tmp / ('from_' + topic.rsplit('/', 1)[-1])
-        rc, out = run(baff_ros('bag', recording, out_bag, '--topic', topic, *TINY, '--quiet'),
-                      env, tmp, timeout=120)
+        rc, out = run(baff_ros('bag', recording, out_bag, '--topic', topic, *TINY, '--quiet',
+                               '--outputs', 'all'), env, tmp, timeout=120)
         assert rc == 0, out
         rc, info = run(['ros2', 'bag', 'info', str(out_bag)], env, tmp, timeout=60)
         assert rc == 0, info
