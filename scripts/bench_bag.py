@@ -39,7 +39,6 @@ import argparse
 from concurrent.futures import ThreadPoolExecutor
 import json
 from pathlib import Path
-import queue
 import shutil
 import statistics
 import sys
@@ -75,7 +74,7 @@ def main(argv=None) -> int:
 
     from baff_ros.atomic import write_text
     from baff_ros.bag import BagInput
-    from baff_ros.bag.process import load_bag_segmenters, process_bag
+    from baff_ros.bag.process import load_bag_segmenters, process_bag, SegmenterPool
     from baff_ros.engine.models import load_segmenter_for
     from baff_ros.ros.image_codec import compressed_to_rgb, image_to_rgb
     from baff_ros.ros.params import NodeParams
@@ -108,17 +107,9 @@ def main(argv=None) -> int:
             seg(image, color_order=order)
 
     def side_by_side() -> None:
-        free = queue.SimpleQueue()
-        for s in workers:
-            free.put(s)
-
-        def one(frame) -> None:
-            s = free.get()
-            s(frame[0], color_order=frame[1])
-            free.put(s)
-
+        shared = SegmenterPool(workers)  # as the bag run shares them
         with ThreadPoolExecutor(len(workers)) as pool:
-            list(pool.map(one, frames))
+            list(pool.map(lambda frame: shared(frame[0], color_order=frame[1]), frames))
 
     # Frames/s and CPU time per frame (all threads of this process): what each side costs the
     # machine, whatever else runs on it.

@@ -48,11 +48,12 @@ def _latched_qos() -> list:
                 zero, zero, QosLiveliness.AUTOMATIC, zero, False)]
 
 
-class _SegmenterPool:
+class SegmenterPool:
     """Segmenters that frames share, one call each at a time, keeping each call's own time.
 
-    A call takes a free Segmenter (there are as many as worker threads, so one is always
-    free) and returns it after; attributes (meta, input_size, fusion_names) are the first's.
+    Called like a Segmenter from up to ``len(segmenters)`` threads at once: a call takes a free
+    Segmenter and returns it after; attributes (meta, input_size, fusion_names) are the
+    first's. :meth:`close` closes them all.
     """
 
     def __init__(self, segmenters: Sequence[Any]) -> None:
@@ -287,14 +288,14 @@ def process_bag(src, dst, params, topics: Sequence[str] = (), storage: str = 'mc
         out = BagOutput(dst, bag.typestore, storage=storage, overwrite=overwrite,
                         background=True, compression=compression, version=bag_version)
         report = BagReport(output=out.path)
-        seg: Optional[_SegmenterPool] = None
+        seg: Optional[SegmenterPool] = None
         stage1: Optional[ThreadPoolExecutor] = None
         try:
             if segmenter is None:
-                seg = _SegmenterPool(load_bag_segmenters(params, workers, log.info))
+                seg = SegmenterPool(load_bag_segmenters(params, workers, log.info))
             else:
-                seg = _SegmenterPool(segmenter if isinstance(segmenter, (list, tuple))
-                                     else [segmenter])
+                seg = SegmenterPool(segmenter if isinstance(segmenter, (list, tuple))
+                                    else [segmenter])
             stage1 = ThreadPoolExecutor(len(seg.segmenters), thread_name_prefix='baff_segment')
             types = MessageTypes.from_typestore(bag.typestore)
             pipes: Dict[str, Pipeline] = {}

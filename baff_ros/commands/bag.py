@@ -192,8 +192,9 @@ def print_report(report) -> None:
         note(f'  {topic}: {count}')
     if report.errors:
         note(f'{report.errors} frame(s) skipped; first: {report.first_error}')
+    side = f', {report.workers} side by side' if report.workers > 1 else ''
     note(f'{report.frames} frames in {report.seconds:.1f} s (+{report.setup_seconds:.1f} s '
-         f'setup): {report.fps:.2f} frames/s end to end; the Segmenter\'s own time within '
-         f'this run: {report.segmenter_fps:.2f} frames/s '
+         f'setup): {report.fps:.2f} frames/s end to end; the Segmenters\' own time within '
+         f'this run{side}: {report.segmenter_fps:.2f} frames/s '
          f'(ratio {report.fps / report.segmenter_fps if report.segmenter_fps else 0:.2f}; '
          f'slowed by the I/O sharing the cores - scripts/bench_bag.py measures it alone)')

@@ -369,8 +369,8 @@ class Pipeline:
     def segment(self, job: 'Job') -> 'Job':
         """Run the Segmenter on a prepared job (not when no output is wanted); return the job.
 
-        With nobody listening, decoding still validated (and counts) the frame and inference
-        is skipped entirely - the cheapest way to idle.
+        With nobody listening, :meth:`prepare` has still validated the frame by decoding it, and
+        inference is skipped entirely - the cheapest way to idle.
         """
         if job.wanted:
             job.result = self.segmenter(job.image, color_order=job.order, input_hw=job.size)
