@@ -410,23 +410,19 @@ def test_default_outputs_and_what_widens_them(tmp_path, checkpoint):
 def test_bag_workers_policy():
     from baff_ros.bag.process import bag_workers
 
-    cpu = _params_plain()
+    cpu = NodeParams()
     assert bag_workers(cpu, cores=2) == (2, 1)
     assert bag_workers(cpu, cores=16) == (2, 8)
     assert bag_workers(cpu, cores=1) == (1, 0)  # one core: one runtime, its own default
     assert bag_workers(cpu, workers=3, cores=12) == (3, 4)
     assert bag_workers(cpu, workers=1, cores=8) == (1, 0)
     # an explicit threads parameter is per Segmenter
-    assert bag_workers(_params_plain(threads=3), cores=16) == (2, 3)
+    assert bag_workers(NodeParams(threads=3), cores=16) == (2, 3)
     # torch sizes one pool per process; a GPU runs one frame at a time
-    assert bag_workers(_params_plain(backend='torch'), cores=8) == (1, 0)
-    assert bag_workers(_params_plain(device='cuda'), cores=8) == (1, 0)
+    assert bag_workers(NodeParams(backend='torch'), cores=8) == (1, 0)
+    assert bag_workers(NodeParams(device='cuda'), cores=8) == (1, 0)
     with pytest.raises(ValueError, match='workers must be 0'):
         bag_workers(cpu, workers=-1)
-
-
-def _params_plain(**kw):
-    return NodeParams.from_dict(kw)
 
 
 def test_frames_segmented_side_by_side_come_out_in_order_and_equal(tmp_path, checkpoint):

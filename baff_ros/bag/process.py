@@ -122,19 +122,18 @@ def load_bag_segmenters(params: Any, workers: int = 0,
     """
     from dataclasses import replace
 
-    from baff_ros.engine.models import configure_threads, load_segmenter_for
+    from baff_ros.engine.models import configure_threads, load_segmenters_for
 
     count, threads = bag_workers(params, workers)
-    each = replace(params, threads=threads)
-    segmenters: List[Any] = []
+    segmenters = load_segmenters_for(replace(params, threads=threads), count, log_fn)
     try:
-        first = load_segmenter_for(each, log_fn)
-        segmenters.append(first)
+        first = segmenters[0]
         if workers == 0 and getattr(first.backend, 'name', '') == 'torch':
             count = 1  # torch's one pool per process: all cores, or the threads asked for
+            extra, segmenters = segmenters[1:], [first]
+            for seg in extra:
+                seg.close()
             configure_threads(first, params.threads or cpu_cores())
-        while len(segmenters) < count:
-            segmenters.append(load_segmenter_for(each))
         h, w = first.input_size
         for seg in segmenters:
             seg(np.zeros((h, w, 3), np.uint8))  # a session's first run allocates

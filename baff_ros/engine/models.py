@@ -154,6 +154,19 @@ def load_segmenter(model: Optional[str] = None, config: Optional[str] = None, *,
         output_size: ``input`` (results at the frame's size) or ``network``.
         log: gets one line naming what was loaded (kind, path, summary of its metadata).
     """
+    return load_segmenters(model, config, 1, backend=backend, options=options,
+                           input_size=input_size, output_size=output_size, log=log)[0]
+
+
+def load_segmenters(model: Optional[str], config: Optional[str], copies: int, *,
+                    backend: str = 'auto', options: Optional['BackendOptions'] = None,
+                    input_size: Optional[Tuple[int, int]] = None, output_size: str = 'input',
+                    log: Optional[Callable[[str], None]] = None) -> List['Segmenter']:
+    """Load ``copies`` Segmenters of one model, as :func:`load_segmenter` loads one.
+
+    Each has a runtime session of its own, so they can run side by side; the model (checkpoint
+    or export) is read once.
+    """
     from baff_ros.engine.artefacts import load_artefact
     from baff_ros.engine.backends import BackendOptions
     from baff_ros.engine.segmenter import Segmenter
@@ -161,8 +174,17 @@ def load_segmenter(model: Optional[str] = None, config: Optional[str] = None, *,
     artefact = load_artefact(model, config)
     if log:
         log(artefact.description)
-    return Segmenter.from_artefact(artefact, backend=backend, options=options or BackendOptions(),
-                                   input_size=input_size, output_size=output_size)
+    segmenters: List['Segmenter'] = []
+    try:
+        while len(segmenters) < copies:
+            segmenters.append(Segmenter.from_artefact(
+                artefact, backend=backend, options=options or BackendOptions(),
+                input_size=input_size, output_size=output_size))
+    except BaseException:
+        for seg in segmenters:
+            seg.close()
+        raise
+    return segmenters
 
 
 def load_segmenter_for(params: Any, log: Optional[Callable[[str], None]] = None) -> 'Segmenter':
@@ -174,15 +196,24 @@ def load_segmenter_for(params: Any, log: Optional[Callable[[str], None]] = None)
     ``device``, ``precision`` and ``threads``; then :func:`configure_threads` (whoever runs a
     node owns its process). ``log`` gets one line naming what was loaded.
     """
+    return load_segmenters_for(params, 1, log)[0]
+
+
+def load_segmenters_for(params: Any, copies: int,
+                        log: Optional[Callable[[str], None]] = None) -> List['Segmenter']:
+    """Load ``copies`` Segmenters of one model (:func:`load_segmenters`), as the node would one.
+
+    The parameters map as for :func:`load_segmenter_for`; :func:`configure_threads` runs once.
+    """
     from baff_ros.engine.backends import BackendOptions
 
-    seg = load_segmenter(params.model or None, params.model_config or None,
-                         backend=params.backend, input_size=params.network_size,
-                         output_size=params.output_size, log=log,
-                         options=BackendOptions(device=params.device, precision=params.precision,
-                                                threads=params.threads, with_weights=True))
-    configure_threads(seg, params.threads)
-    return seg
+    segmenters = load_segmenters(
+        params.model or None, params.model_config or None, copies, backend=params.backend,
+        input_size=params.network_size, output_size=params.output_size, log=log,
+        options=BackendOptions(device=params.device, precision=params.precision,
+                               threads=params.threads, with_weights=True))
+    configure_threads(segmenters[0], params.threads)
+    return segmenters
 
 
 def configure_threads(segmenter: 'Segmenter', threads: int) -> None:

@@ -54,7 +54,7 @@ from baff_ros.ros.params import GROUND_OUTPUTS, NodeParams
 from baff_ros.ros.raw_image import array_to_image, ImageCodecError, image_to_rgb
 
 #: Names other modules import from here: the node core's public face.
-__all__ = ['Decoded', 'DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'output_topic',
+__all__ = ['DIAGNOSTICS', 'fusion_of', 'Job', 'LABEL_INFO', 'output_topic',
            'OutputSink', 'Pipeline', 'PoseLookup', 'PUBLISH_ORDER', 'RATE_WINDOW_S', 'Stats',
            'TOPIC_PREFIX', 'UNKNOWN_LABEL', 'weights_key', 'WEIGHTS_PREFIX']
 
@@ -303,7 +303,7 @@ class Pipeline:
         """Return the output keys to compute for a frame now (enabled and subscribed)."""
         return [k for k in self.output_keys() if self.wants(k)]
 
-    def decode(self, msg: Any, wanted: Optional[List[str]] = None) -> Decoded:
+    def decode(self, msg: Any, wanted: List[str]) -> Decoded:
         """Decode an incoming Image or CompressedImage.
 
         A JPEG is decoded at 1/2, 1/4 or 1/8 scale (libjpeg's own scaling) when
@@ -314,7 +314,7 @@ class Pipeline:
 
         Args:
             msg: the Image or CompressedImage.
-            wanted: the output keys to compute (default: those wanted now).
+            wanted: the output keys to compute (:meth:`wanted_outputs`).
         """
         if hasattr(msg, 'format') and not hasattr(msg, 'encoding'):
             floor = self._reduced_floor(wanted)
@@ -326,12 +326,10 @@ class Pipeline:
         image, order = image_to_rgb(msg)
         return Decoded(image, order, (int(image.shape[0]), int(image.shape[1])))
 
-    def _reduced_floor(self, wanted: Optional[List[str]]) -> Optional[Tuple[int, int]]:
+    def _reduced_floor(self, wanted: List[str]) -> Optional[Tuple[int, int]]:
         """Return the smallest decode that serves ``wanted`` (the network input), or None."""
         if not self.params.reduced_decode or self.segmenter is None:
             return None
-        if wanted is None:
-            wanted = self.wanted_outputs()
         if 'overlay' in wanted and self.params.output_size == 'input':
             return None  # the overlay blends the frame at its own size
         size = self.segmenter.input_size
